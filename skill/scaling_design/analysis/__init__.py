@@ -1,0 +1,1 @@
+"""analysis step modules: each owns its pydantic Input, Output and run()."""

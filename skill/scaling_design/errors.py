@@ -1,0 +1,41 @@
+"""The one error type the steps raise for unusable input.
+
+A step raises InputError(field, message); the server turns it into an isError result
+and the CLI into a one-line message, both naming the field. Pydantic validation errors
+are converted the same way (see format_validation_error)."""
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from .laws.results import LawInputError
+
+__all__ = ["InputError", "LawInputError", "format_validation_error", "describe_error"]
+
+
+class InputError(ValueError):
+    """Bad input to a step: names the field, the value and what would be accepted."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message if message.startswith(field) else f"{field}: {message}")
+        self.field = field
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem: `field` must ...; got VALUE."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ())) or "input"
+        msg = err.get("msg", "invalid")
+        got = err.get("input")
+        shown = repr(got) if not isinstance(got, dict) else "an object"
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        parts.append(f"{loc}: {msg}; got {shown}")
+    return "; ".join(parts)
+
+
+def describe_error(exc: BaseException) -> str:
+    """The message an agent or a person should see for an input error."""
+    if isinstance(exc, ValidationError):
+        return format_validation_error(exc)
+    return str(exc)

@@ -1,0 +1,1 @@
+"""sops step modules: each owns its pydantic Input, Output and run()."""

@@ -1,0 +1,1 @@
+"""tactics step modules: each owns its pydantic Input, Output and run()."""
