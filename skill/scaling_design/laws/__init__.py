@@ -11,7 +11,8 @@ cost        FLOPs and GPU-hours
 """
 from .forms import FORMS, LawForm, form_names, get_form
 from .results import Diagnostic, Interval, LawInputError
-from .fit import FitResult, fit, objective_value
+from .fit import FitResult, objective_value
 
 __all__ = ["FORMS", "LawForm", "form_names", "get_form", "Diagnostic", "Interval", "LawInputError",
-           "FitResult", "fit", "objective_value"]
+           "FitResult", "objective_value"]
+# The fitter is laws.fit.fit (the submodule keeps its name: `from scaling_design.laws.fit import fit`).

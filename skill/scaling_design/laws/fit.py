@@ -251,6 +251,12 @@ class Polisher:
         per_run = rho(r, self.objective, self.delta)
         return float(np.sum(per_run if self.w is None else self.w * per_run))
 
+    def values_of_predictions(self, preds: np.ndarray) -> np.ndarray:
+        """The objective for each row of predictions (G, n), without re-evaluating the basis."""
+        r = (np.log(np.maximum(preds, 1e-300)) if is_log(self.objective) else preds) - self.target
+        per_run = rho(r, self.objective, self.delta)
+        return np.sum(per_run if self.w is None else self.w * per_run, axis=1)
+
     def gradient(self, z: np.ndarray) -> np.ndarray:
         r = self.residuals(z)
         if self.sqrt_w is not None:
@@ -259,12 +265,18 @@ class Polisher:
         return self.jac(z).T @ (g if self.w is None else self.w * g)
 
     def polish(self, z0: np.ndarray, max_nfev: int = 2000):
+        """Trust-region polish. Unbounded first (about a third cheaper per step); only a
+        solution that leaves the bounds is polished again with the bounds enforced."""
         z0 = np.clip(z0, self.lower + 1e-12, self.upper - 1e-12)
-        kwargs = dict(jac=self.jac, bounds=(self.lower, self.upper), method="trf", loss=self.loss,
+        kwargs = dict(jac=self.jac, method="trf", loss=self.loss,
                       x_scale="jac", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=max_nfev)
         if self.objective == "huber-log":
             kwargs["f_scale"] = self.delta
-        return least_squares(self.residuals, z0, **kwargs)
+        sol = least_squares(self.residuals, z0, **kwargs)
+        if np.all(np.isfinite(sol.x)) and np.all(sol.x >= self.lower) and np.all(sol.x <= self.upper):
+            return sol
+        z1 = np.clip(np.nan_to_num(sol.x, nan=0.0), self.lower + 1e-12, self.upper - 1e-12)
+        return least_squares(self.residuals, z1, bounds=(self.lower, self.upper), **kwargs)
 
     def converged(self, sol) -> tuple[bool, float]:
         """Converged: scipy reports success and the objective's gradient is at noise level
@@ -278,51 +290,58 @@ class Polisher:
 
 
 # -- variable projection starts -------------------------------------------------------------
-def _projected_start(form: LawForm, theta: np.ndarray, X, y, w, objective) -> np.ndarray | None:
-    """Exact non-negative amplitudes for fixed nonlinear parameters theta."""
-    try:
-        phi, _ = form.basis(theta, X)
-    except FloatingPointError:
-        return None
+def _projected_starts(form: LawForm, grid: np.ndarray, X, y, w, objective) -> tuple[np.ndarray, np.ndarray]:
+    """Exact non-negative amplitudes for each row of nonlinear parameters in `grid`.
+
+    Weighted least squares on the loss, with relative-error weights for log objectives
+    (a first-order match to log residuals). Solved for all grid points at once by the
+    normal equations; the few whose unconstrained solution has a negative amplitude are
+    re-solved by NNLS. Returns (basis matrices kept, internal parameter vectors).
+    """
     row_w = np.ones_like(y) if w is None else np.sqrt(w)
     if is_log(objective):
-        row_w = row_w / y  # relative errors: first-order match to log residuals
-    A = phi * row_w[:, None]
-    if not np.all(np.isfinite(A)):
-        return None
-    amps, _ = nnls(A, y * row_w)
-    return np.concatenate([amps, theta])
+        row_w = row_w / y
+    phis = np.stack([form.basis(theta, X)[0] for theta in grid])          # (G, n, k)
+    A = phis * row_w[None, :, None]
+    b = y * row_w
+    finite = np.all(np.isfinite(A), axis=(1, 2))
+    A, grid = A[finite], grid[finite]
+    AtA = np.einsum("gnk,gnl->gkl", A, A)
+    Atb = np.einsum("gnk,n->gk", A, b)
+    amps = np.full(Atb.shape, -1.0)
+    well_posed = np.linalg.cond(AtA) < 1e14
+    amps[well_posed] = np.linalg.solve(AtA[well_posed], Atb[well_posed][..., None])[..., 0]
+    for g in np.flatnonzero(np.any(amps < 0, axis=1)):
+        amps[g] = nnls(A[g], b)[0]
+    keep = np.any(amps > 0, axis=1)
+    return phis[finite][keep], np.concatenate([amps[keep], grid[keep]], axis=1)
 
 
-def _starts(form: LawForm, X, y, w, objective, polisher: Polisher, extra: list[np.ndarray]):
+def _starts(form: LawForm, X, y, w, objective, polisher: Polisher, extra: list[np.ndarray], top: int):
     grid = form.start_grid(X)
-    candidates = []
     with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
-        for theta in grid:
-            v = _projected_start(form, theta, X, y, w, objective)
-            if v is None or not np.any(v[: len(form.amplitudes)] > 0):
-                continue
-            z = polisher.to_z(v)
-            value = polisher.value(z)
-            if np.isfinite(value):
-                candidates.append((value, z))
-    candidates.sort(key=lambda c: c[0])
-    chosen = [z for _, z in candidates[:TOP_STARTS]] + [polisher.to_z(form.internal(e)) for e in extra]
-    return chosen, len(grid), [c[0] for c in candidates[:TOP_STARTS]]
+        phis, candidates = _projected_starts(form, grid, X, y, w, objective)
+        zs = np.array([polisher.to_z(v) for v in candidates])
+        amps = np.array([polisher.from_z(z)[: len(form.amplitudes)] for z in zs])
+        values = polisher.values_of_predictions(np.einsum("gnk,gk->gn", phis, amps))
+    order = [i for i in np.argsort(values) if np.isfinite(values[i])][:top]
+    chosen = [zs[i] for i in order] + [polisher.to_z(form.internal(e)) for e in extra]
+    return chosen, len(grid), [float(values[i]) for i in order]
 
 
 def fit(form: LawForm | str, X, y, *, objective: str = "huber-log", delta: float = DEFAULT_DELTA,
-        weights=None, starts: list | None = None) -> FitResult:
+        weights=None, starts: list | None = None, top_starts: int = TOP_STARTS) -> FitResult:
     """Fit a law to runs X (n, len(form.inputs)) with losses y.
 
     starts: optional extra starting points (public parameter arrays) polished alongside
-    the variable-projection starts.
+    the best `top_starts` variable-projection starts.
     """
     form = get_form(form) if isinstance(form, str) else form
     objective = check_objective(objective, delta)
     X, y, w = validate_data(form, X, y, weights)
     polisher = Polisher(form, X, y, w, objective, delta)
-    chosen, n_grid, start_values = _starts(form, X, y, w, objective, polisher, [np.asarray(s, float) for s in (starts or [])])
+    chosen, n_grid, start_values = _starts(form, X, y, w, objective, polisher,
+                                         [np.asarray(s, float) for s in (starts or [])], top_starts)
     if not chosen:
         raise LawInputError("data", f"no start of form {form.name!r} gave a finite objective; check the data's units")
     with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
