@@ -24,6 +24,7 @@ select again (sequential mode: pass the information of the runs already done).
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -240,14 +241,35 @@ def greedy_select(rows: np.ndarray, costs: np.ndarray, G: np.ndarray, budget: fl
     return SelectionResult(counts, float(np.sum(counts * costs)), crit, var, full, label, n_swaps)
 
 
-def thinned_grid(costs: np.ndarray, budget: float) -> np.ndarray:
-    """Indices of the pool (in its given order) thinned evenly to the most runs that fit the budget."""
-    costs = np.asarray(costs, float)
-    for m in range(costs.size, 0, -1):
-        idx = np.unique(np.round(np.linspace(0, costs.size - 1, m)).astype(int))
-        if costs[idx].sum() <= budget * (1 + 1e-12):
-            return idx
-    return np.array([], int)
+def _even_subsets(n_levels: int) -> list[np.ndarray]:
+    """Evenly thinned subsets of n levels: m levels spread end to end, and every k-th from the smallest."""
+    spread = [np.unique(np.round(np.linspace(0, n_levels - 1, m)).astype(int)) for m in range(1, n_levels + 1)]
+    strided = [np.arange(0, n_levels, k) for k in range(2, n_levels)]
+    return spread + strided
+
+
+def thinned_grid(levels: np.ndarray, costs: np.ndarray, budget: float) -> np.ndarray:
+    """The geometric grid thinned evenly along every axis: the subset with the most runs within budget.
+
+    levels: (n, k) integer level index of each candidate on each of k axes (a grid's coordinates;
+    for a plain list use arange(n)[:, None]). Each axis keeps either m levels spread from its
+    smallest to its largest, or every k-th level from the smallest; ties go to the larger spend.
+    Returns the indices of the chosen candidates (empty when no thinned grid fits).
+    """
+    levels, costs = np.atleast_2d(np.asarray(levels, int)), np.asarray(costs, float)
+    if levels.shape[0] != costs.size:
+        levels = levels.T
+    per_axis = [_even_subsets(int(levels[:, a].max()) + 1) for a in range(levels.shape[1])]
+    best, best_key = np.array([], int), (0, 0.0)
+    for combo in itertools.product(*per_axis):
+        keep = np.ones(costs.size, bool)
+        for a, chosen in enumerate(combo):
+            keep &= np.isin(levels[:, a], chosen)
+        spend = costs[keep].sum()
+        key = (int(keep.sum()), float(spend))
+        if spend <= budget * (1 + 1e-12) and key > best_key:
+            best, best_key = np.flatnonzero(keep), key
+    return best
 
 
 def cheapest_first(costs: np.ndarray, budget: float) -> np.ndarray:
