@@ -1,0 +1,311 @@
+"""The command line, built from the tool registry: no science here.
+
+    scaling-design plan (--example NAME | --input FILE.json) --out DIR
+    scaling-design call TOOL --input FILE.json|-
+    scaling-design tools | schema TOOL | examples
+    scaling-design serve [--http] [--host H] [--port P]
+    scaling-design fit FILE.csv --form chinchilla [--objective huber-log] [--delta 1e-3] [--bootstrap N]
+    scaling-design allocate --compute 1e24 [--compute ...] [--law epoch|hoffmann|FILE]
+    scaling-design skill install --target DIR
+
+Bad input prints one line on stderr that names the field, and exits with 2;
+never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from importlib import resources as importlib_resources
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import __version__
+from .tools import TOOLS, get_tool, tool_names
+
+__all__ = ["main", "example_names", "load_example"]
+
+EXIT_BAD_INPUT = 2
+EXIT_FAULT = 1
+
+
+class UsageError(Exception):
+    """A command-line mistake: the message names the option or field."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage + message
+        raise UsageError(f"{self.prog}: {message}")
+
+
+# ---------------------------------------------------------------- examples and inputs
+
+def _examples_dir():
+    return importlib_resources.files("scaling_design").joinpath("examples")
+
+
+def example_names() -> list[str]:
+    """The built-in strategy inputs (``plan --example NAME``)."""
+    return sorted(p.name.removesuffix(".json") for p in _examples_dir().iterdir() if p.name.endswith(".json"))
+
+
+def load_example(name: str) -> dict[str, Any]:
+    names = example_names()
+    if name not in names:
+        raise UsageError(f"--example must be one of {names}; got {name!r}")
+    return json.loads(_examples_dir().joinpath(f"{name}.json").read_text(encoding="utf-8"))
+
+
+def _read_json(source: str, option: str = "--input") -> dict[str, Any]:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{option}: file not found: {source}") from None
+    except OSError as exc:
+        raise UsageError(f"{option}: cannot read {source}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{option}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{option}: must hold a JSON object of the tool's arguments; got {type(data).__name__}")
+    return data
+
+
+def _print_json(model_or_data: Any) -> None:
+    if hasattr(model_or_data, "model_dump_json"):
+        print(model_or_data.model_dump_json(indent=2))
+    else:
+        print(json.dumps(model_or_data, indent=2))
+
+
+# ---------------------------------------------------------------- commands
+
+def _cmd_tools(args: argparse.Namespace) -> int:
+    for name, spec in TOOLS.items():
+        try:
+            first = spec.description.splitlines()[0] if spec.description else ""
+        except ImportError as exc:  # a module that is not installed: say so, list the rest
+            first = f"(unavailable: {exc})"
+        print(f"{name:30s} {first}")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from .server import flat_input_schema
+
+    spec = get_tool(args.tool)
+    _print_json({"name": spec.name, "input_schema": flat_input_schema(spec.input_model),
+                 "output_schema": spec.output_model.model_json_schema(mode="serialization"),
+                 "example": spec.example})
+    return 0
+
+
+def _cmd_examples(args: argparse.Namespace) -> int:
+    for name in example_names():
+        print(f"{name:20s} {load_example(name).get('question', '')}")
+    return 0
+
+
+def _cmd_call(args: argparse.Namespace) -> int:
+    spec = get_tool(args.tool)
+    arguments = spec.example if args.example else _read_json(args.input)
+    _print_json(spec.call(arguments))
+    return 0
+
+
+def write_plan_files(plan: Any, out_dir: Path, plots: bool = True) -> dict[str, Path]:
+    """report.md, plan.json, design.csv, results-template.csv and the plots of a scaling_design Output."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    design = getattr(plan, "design_matrix_construction", None)
+    plot_paths: list[Path] = []
+    if plots:
+        from .plots import plot_plan
+
+        plot_paths = plot_plan(plan, out_dir)
+    report = plan.report_markdown
+    if plot_paths:
+        report += "\n## Figures\n\n" + "\n".join(f"![{p.stem}]({p.name})" for p in plot_paths) + "\n"
+    (out_dir / "report.md").write_text(report, encoding="utf-8")
+    written["report"] = out_dir / "report.md"
+    (out_dir / "plan.json").write_text(plan.model_dump_json(indent=2), encoding="utf-8")
+    written["plan"] = out_dir / "plan.json"
+    if design is not None:
+        (out_dir / "design.csv").write_text(design.csv, encoding="utf-8")
+        written["design"] = out_dir / "design.csv"
+        (out_dir / "results-template.csv").write_text(design.results_template_csv, encoding="utf-8")
+        written["results_template"] = out_dir / "results-template.csv"
+    for i, path in enumerate(plot_paths):
+        written[f"plot_{i}"] = path
+    return written
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    arguments = load_example(args.example) if args.example else _read_json(args.input)
+    plan = get_tool("scaling_design").call(arguments)
+    written = write_plan_files(plan, Path(args.out), plots=not args.no_plots)
+    print(f"verdict: {plan.verdict}")
+    for reason in getattr(plan, "reasons", [])[:5]:
+        print(f"  - {reason}")
+    for path in written.values():
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    arguments: dict[str, Any] = {"csv_path": args.csv, "form": args.form}
+    for key in ("objective", "delta", "bootstrap", "seed"):
+        if getattr(args, key) is not None:
+            arguments[key] = getattr(args, key)
+    result = get_tool("fit_scaling_law").call(arguments)
+    if args.format == "text":
+        from .report import render_fit
+
+        print(render_fit(result), end="")
+    else:
+        _print_json(result)
+    if args.plots:
+        from .plots import plot_fit
+
+        for path in plot_fit(result, Path(args.plots)):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _cmd_allocate(args: argparse.Namespace) -> int:
+    arguments: dict[str, Any] = {"compute": list(args.compute)}
+    if args.law is not None:
+        arguments["law"] = args.law  # a file path goes as-is; the tool reads it
+    result = get_tool("compute_optimal_allocation").call(arguments)
+    if args.format == "text":
+        from .report import render_allocation
+
+        print(render_allocation(result), end="")
+    else:
+        _print_json(result)
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    serve(http=args.http, host=args.host, port=args.port)
+    return 0
+
+
+def install_skill(target: Path) -> list[Path]:
+    """Copy SKILL.md, sops/*.md and tactics/*.md into an agent's skills folder."""
+    from .resources import procedure_docs, skill_md_path
+
+    target.mkdir(parents=True, exist_ok=True)
+    copied = [Path(shutil.copyfile(skill_md_path(), target / "SKILL.md"))]
+    for doc in procedure_docs():
+        (target / doc.kind).mkdir(exist_ok=True)
+        copied.append(Path(shutil.copyfile(doc.path, target / doc.relative)))
+    return copied
+
+
+def _cmd_skill_install(args: argparse.Namespace) -> int:
+    for path in install_skill(Path(args.target)):
+        print(f"wrote {path}")
+    return 0
+
+
+# ---------------------------------------------------------------- the parser
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="scaling-design", description="Design scaling-law experiments and analyse their results.")
+    parser.add_argument("--version", action="version", version=f"scaling-design {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+
+    p = sub.add_parser("plan", help="run the whole strategy and write the report, design and plots")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--example", metavar="NAME", help="a built-in example input (see `examples`)")
+    src.add_argument("--input", metavar="FILE.json", help="scaling_design arguments as JSON ('-' for stdin)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for report.md, plan.json, CSVs, plots")
+    p.add_argument("--no-plots", action="store_true", help="skip the figures")
+    p.set_defaults(func=_cmd_plan)
+
+    p = sub.add_parser("call", help="run any registered tool on a JSON input and print its JSON output")
+    p.add_argument("tool", choices=tool_names(), metavar="TOOL", help=f"one of: {', '.join(tool_names())}")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--input", metavar="FILE.json", help="the tool's arguments as JSON ('-' for stdin)")
+    src.add_argument("--example", action="store_true", help="use the tool's documented example input")
+    p.set_defaults(func=_cmd_call)
+
+    p = sub.add_parser("tools", help="list the registered tools")
+    p.set_defaults(func=_cmd_tools)
+    p = sub.add_parser("schema", help="print a tool's input and output schema and its example")
+    p.add_argument("tool", choices=tool_names(), metavar="TOOL", help=f"one of: {', '.join(tool_names())}")
+    p.set_defaults(func=_cmd_schema)
+    p = sub.add_parser("examples", help="list the built-in example inputs of `plan`")
+    p.set_defaults(func=_cmd_examples)
+
+    p = sub.add_parser("serve", help="run the MCP server (stdio unless --http)")
+    p.add_argument("--http", action="store_true", help="streamable HTTP at http://HOST:PORT/mcp instead of stdio")
+    p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("fit", help="fit a scaling law to a results CSV")
+    p.add_argument("csv", metavar="FILE.csv", help="results: one row per run")
+    p.add_argument("--form", required=True, help="law form, e.g. chinchilla, saturating, power, data_constrained")
+    p.add_argument("--objective", help="huber-log (default), ls-log or ls")
+    p.add_argument("--delta", type=float, help="Huber delta for huber-log (default 1e-3)")
+    p.add_argument("--bootstrap", type=int, metavar="N", help="bootstrap replicates for the intervals")
+    p.add_argument("--seed", type=int, help="random seed of the bootstrap")
+    p.add_argument("--format", choices=("json", "text"), default="json", help="json (default) or a markdown report")
+    p.add_argument("--plots", metavar="DIR", help="also write the fit and residual figures into DIR")
+    p.set_defaults(func=_cmd_fit)
+
+    p = sub.add_parser("allocate", help="compute-optimal N and D for one or more compute budgets")
+    p.add_argument("--compute", type=float, action="append", required=True, metavar="FLOPS",
+                   help="training compute budget in FLOPs; repeat for several")
+    p.add_argument("--law", help="a published law (epoch, hoffmann, ...) or a fit JSON file (default: the tool's)")
+    p.add_argument("--format", choices=("json", "text"), default="json", help="json (default) or text")
+    p.set_defaults(func=_cmd_allocate)
+
+    p = sub.add_parser("skill", help="manage the agent skill documents")
+    skill_sub = p.add_subparsers(dest="skill_command", required=True, parser_class=_Parser, metavar="ACTION")
+    q = skill_sub.add_parser("install", help="copy SKILL.md, sops/ and tactics/ into an agent's skills folder")
+    q.add_argument("--target", required=True, metavar="DIR", help="e.g. .claude/skills/scaling-design")
+    q.set_defaults(func=_cmd_skill_install)
+    return parser
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit status (0 ok, 2 bad input, 1 fault in the tool)."""
+    from pydantic import ValidationError
+
+    from .errors import format_validation_error
+
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+    except ValidationError as exc:
+        print(f"error: {_one_line(format_validation_error(exc))}", file=sys.stderr)
+    except (ValueError, KeyError) as exc:  # InputError and LawInputError name their field
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"error: {_one_line(message)}", file=sys.stderr)
+    except FileNotFoundError as exc:
+        print(f"error: file not found: {exc.filename}", file=sys.stderr)
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a fault in a tool: still one line, never a traceback
+        print(f"error: internal fault ({type(exc).__name__}: {_one_line(exc)}); please report it", file=sys.stderr)
+        return EXIT_FAULT
+    return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""Markdown reports rendered from dumped outputs with sandboxed Jinja2 templates.
+
+Each step has one template, ``templates/<tool_name>.md.j2``, rendering one
+section that starts with ``## Title``; it receives ``out`` =
+``Output.model_dump(mode="json")``. ``templates/report.md.j2`` assembles the
+whole plan from those sections. User text (a question, a factor name) only ever
+arrives as data inside ``out``: no string from an input is compiled as a
+template, and the sandbox refuses attribute tricks in the templates themselves.
+Autoescape is off because the output is markdown, not HTML; the ``cell`` filter
+makes a value safe inside a markdown table row.
+
+Filters: ``num`` (4 significant digits: 1.23e+09, 0.3473, 512), ``pct``
+(0.123 -> 12.3%), ``cell`` (no pipes or newlines), ``sci`` (always 1.23e+09).
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, select_autoescape
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel
+
+__all__ = ["environment", "render_step", "render_plan", "render_fit", "render_allocation", "num", "pct",
+           "TEMPLATE_DIR", "has_template"]
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+GENERIC_TEMPLATE = "_generic.md.j2"
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def num(value: Any, digits: int = 4) -> str:
+    """A number to ``digits`` significant digits (1.23e+09, 0.3473, 512); other values unchanged."""
+    x = _as_number(value)
+    if x is None:
+        return "n/a" if value is None else str(value)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.{digits}g}"
+
+
+def pct(value: Any, digits: int = 3) -> str:
+    """A fraction as a percentage to ``digits`` significant digits: 0.123 -> 12.3%."""
+    x = _as_number(value)
+    if x is None:
+        return "n/a" if value is None else str(value)
+    if not math.isfinite(x):
+        return num(x)
+    return f"{x * 100:.{digits}g}%"
+
+
+def sci(value: Any, digits: int = 3) -> str:
+    """Always scientific notation: 1.23e+09 (FLOPs, tokens, parameters)."""
+    x = _as_number(value)
+    if x is None:
+        return "n/a" if value is None else str(value)
+    return f"{x:.{digits - 1}e}"
+
+
+def cell(value: Any) -> str:
+    """A value that cannot break a markdown table row."""
+    text = "" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+@lru_cache(maxsize=1)
+def environment() -> SandboxedEnvironment:
+    """The one sandboxed environment every report is rendered with."""
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=select_autoescape(enabled_extensions=(), default_for_string=False, default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(num=num, pct=pct, sci=sci, cell=cell)
+    return env
+
+
+def _dump(output: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(output, BaseModel):
+        return output.model_dump(mode="json")
+    return dict(output)
+
+
+def has_template(tool_name: str) -> bool:
+    return (TEMPLATE_DIR / f"{tool_name}.md.j2").is_file()
+
+
+def _tidy(markdown: str) -> str:
+    """At most one blank line in a row, one newline at the end."""
+    lines, blank = [], False
+    for line in markdown.rstrip().splitlines():
+        if not line.strip():
+            if blank:
+                continue
+            blank = True
+            lines.append("")
+        else:
+            blank = False
+            lines.append(line.rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def render_step(tool_name: str, output: BaseModel | dict[str, Any]) -> str:
+    """One step's section; a step without its own template gets the generic one."""
+    env = environment()
+    template = env.get_template(f"{tool_name}.md.j2" if has_template(tool_name) else GENERIC_TEMPLATE)
+    return _tidy(template.render(out=_dump(output), tool=tool_name))
+
+
+def render_plan(plan_output: BaseModel | dict[str, Any]) -> str:
+    """The whole plan (the scaling_design Output): summary, verdict, a section per step, checks."""
+    plan = _dump(plan_output)
+    from .strategy import STEP_ORDER
+
+    sections = [render_step(name, plan[name]) for name in STEP_ORDER if plan.get(name) is not None]
+    return _tidy(environment().get_template("report.md.j2").render(plan=plan, sections=sections))
+
+
+def render_fit(fit_output: BaseModel | dict[str, Any]) -> str:
+    """The report of a fit_scaling_law result."""
+    return render_step("fit_scaling_law", fit_output)
+
+
+def render_allocation(allocation_output: BaseModel | dict[str, Any]) -> str:
+    """The report of a compute_optimal_allocation result."""
+    return render_step("compute_optimal_allocation", allocation_output)
