@@ -1,0 +1,104 @@
+"""Reading run results (CSV text or rows) into the arrays a law form needs.
+
+Accepted columns (case-insensitive; aliases in parentheses):
+  N (params, n_params, parameters, model size)   D (tokens, n_tokens, training tokens)
+  C (compute, flops, training flop)               U (unique tokens, unique_tokens)
+  x                                               loss (final_loss, eval_loss, val_loss, y)
+  seed, weight                                    anything else is ignored.
+With C in place of D, D = C / (6N). Rows whose loss is empty are runs not done yet:
+they are skipped and counted, so a results template can be fitted as it fills up.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+from ..laws.forms import LawForm
+
+__all__ = ["RunTable", "read_csv_text", "from_rows"]
+
+ALIASES = {
+    "N": ("n", "params", "n_params", "parameters", "model size", "model_size", "num_params"),
+    "D": ("d", "tokens", "n_tokens", "training tokens", "training_tokens", "num_tokens"),
+    "C": ("c", "compute", "flops", "training flop", "training_flop", "training_flops"),
+    "U": ("u", "unique tokens", "unique_tokens"),
+    "x": ("x",),
+    "loss": ("loss", "final_loss", "eval_loss", "val_loss", "y"),
+    "seed": ("seed",),
+    "weight": ("weight", "w"),
+}
+
+
+@dataclass(frozen=True)
+class RunTable:
+    X: np.ndarray
+    y: np.ndarray
+    weights: np.ndarray | None
+    seeds: np.ndarray | None
+    n_skipped: int
+    notes: list[str] = field(default_factory=list)
+
+
+def _canonical(name: str) -> str | None:
+    key = name.strip().lower()
+    for canon, names in ALIASES.items():
+        if key == canon.lower() or key in names:
+            return canon
+    return None
+
+
+def _to_float(value, column: str, row: int) -> float:
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        return float("nan")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(column, f"{column} must be a number; got {value!r} in row {row + 1}") from None
+
+
+def from_rows(rows: list[dict], form: LawForm, source: str = "runs") -> RunTable:
+    """Build the arrays for `form` from row dicts keyed by column name (aliases allowed)."""
+    if not rows:
+        raise InputError(source, f"{source} is empty; give at least {form.n_params} runs with {list(form.inputs)} and loss")
+    columns: dict[str, list[float]] = {}
+    present = []
+    for name in rows[0].keys():
+        canon = _canonical(str(name))
+        present.append(str(name))
+        if canon is not None and canon not in columns:
+            columns[canon] = [_to_float(r.get(name), canon, i) for i, r in enumerate(rows)]
+    notes: list[str] = []
+    cols = {k: np.array(v, float) for k, v in columns.items()}
+    if "D" in form.inputs and "D" not in cols and "C" in cols and "N" in cols:
+        cols["D"] = cols["C"] / (6.0 * cols["N"])
+        notes.append("D computed from C as C / (6N)")
+    if form.inputs == ("x",) and "x" not in cols:
+        single = [k for k in ("N", "D", "C") if k in cols]
+        if len(single) == 1:
+            cols["x"] = cols[single[0]]
+            notes.append(f"x taken from column {single[0]}")
+    needed = list(form.inputs) + ["loss"]
+    missing = [k for k in needed if k not in cols]
+    if missing:
+        hint = " (or C with N, for D = C/(6N))" if "D" in missing else ""
+        raise InputError(missing[0], f"column {missing[0]!r} is missing{hint}; form {form.name!r} needs columns {needed}; found {present}")
+    done = ~np.isnan(cols["loss"])
+    for k in form.inputs:
+        bad = np.flatnonzero(done & np.isnan(cols[k]))
+        if bad.size:
+            raise InputError(k, f"{k} is empty in row {bad[0] + 1} although that run has a loss")
+    X = np.column_stack([cols[k][done] for k in form.inputs])
+    weights = cols["weight"][done] if "weight" in cols else None
+    seeds = cols["seed"][done] if "seed" in cols else None
+    return RunTable(X, cols["loss"][done], weights, seeds, int(np.sum(~done)), notes)
+
+
+def read_csv_text(text: str, form: LawForm, source: str = "csv") -> RunTable:
+    reader = csv.DictReader(io.StringIO(text.strip()))
+    if not reader.fieldnames:
+        raise InputError(source, f"{source} has no header row; expected columns like {list(form.inputs) + ['loss']}")
+    return from_rows(list(reader), form, source)

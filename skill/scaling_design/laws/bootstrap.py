@@ -1,0 +1,136 @@
+"""Nonparametric bootstrap of a fit, clustered by scale.
+
+Runs at the same inputs (the same N and D, say) are replicates of one scale that differ
+only by seed. Resampling runs as if independent would understate the uncertainty when
+seeds exist, so each replicate resamples whole scales with replacement, then seeds within
+each chosen scale (a two-stage cluster bootstrap). Without replicates this is the
+ordinary bootstrap over runs (Besiroglu et al. 2024 used 4,000 such resamples).
+
+Each replicate is polished from the full-data optimum (a warm start: a resample moves
+the optimum a little, not to another basin) and its convergence is checked and counted.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .fit import FitResult, Polisher
+from .forms import LawForm, as_design
+from .results import Diagnostic, Interval, LawInputError
+
+__all__ = ["BootstrapResult", "bootstrap", "scale_groups", "MAX_BOOTSTRAP"]
+
+MAX_BOOTSTRAP = 10_000
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    form: LawForm
+    values: np.ndarray       # (n_ok, p) public parameters of converged replicates
+    n_boot: int              # replicates asked for
+    n_done: int              # replicates run (less than n_boot if the time bound hit)
+    n_failed: int            # replicates that did not converge (excluded)
+    n_groups: int            # distinct scales resampled
+    clustered: bool          # True when some scale had several runs (seeds)
+    seed: int
+    elapsed_s: float
+    truncated: bool
+
+    @property
+    def se(self) -> np.ndarray:
+        return np.std(self.values, axis=0, ddof=1)
+
+    @property
+    def covariance(self) -> np.ndarray:
+        return np.cov(self.values, rowvar=False)
+
+    def interval(self, name: str, level: float = 0.95) -> Interval:
+        """Percentile interval of one parameter."""
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1); got {level!r}")
+        i = self.form.param_names.index(name)
+        tail = (1 - level) / 2
+        lo, hi = np.quantile(self.values[:, i], [tail, 1 - tail])
+        return Interval(float(lo), float(hi), level)
+
+    def predict(self, X) -> np.ndarray:
+        """Predictions of every replicate at X, shape (n_ok, n)."""
+        X = as_design(self.form, X)
+        internal = self.form.internal(self.values)
+        return np.array([self.form.predict_internal(v, X) for v in internal])
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        out = []
+        if self.n_failed > max(1, 0.01 * self.n_done):
+            out.append(Diagnostic("bootstrap_nonconvergence",
+                                  f"{self.n_failed} of {self.n_done} bootstrap replicates did not converge and were excluded; "
+                                  "intervals may be too narrow"))
+        if self.truncated:
+            out.append(Diagnostic("bootstrap_truncated",
+                                  f"the time bound stopped the bootstrap after {self.n_done} of {self.n_boot} replicates"))
+        if len(self.values) < 1000:
+            out.append(Diagnostic("few_bootstrap_replicates",
+                                  f"{len(self.values)} replicates; use at least 1,000 for reported intervals", severity="info"))
+        return out
+
+    def summary(self) -> dict:
+        return {"n_boot": self.n_boot, "n_done": self.n_done, "n_used": int(len(self.values)),
+                "n_failed": self.n_failed, "n_groups": self.n_groups, "clustered_by_scale": self.clustered,
+                "seed": self.seed, "elapsed_s": self.elapsed_s, "truncated": self.truncated,
+                "covariance": self.covariance.tolist()}
+
+
+def scale_groups(X: np.ndarray) -> np.ndarray:
+    """Group id per run: runs with identical inputs are seeds of one scale."""
+    _, ids = np.unique(np.asarray(X, float), axis=0, return_inverse=True)
+    return ids.ravel()
+
+
+def _resample(groups: np.ndarray, members: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    chosen = rng.integers(0, len(members), size=len(members))
+    return np.concatenate([m[rng.integers(0, len(m), size=len(m))] for m in (members[g] for g in chosen)])
+
+
+def bootstrap(result: FitResult, X, y, *, weights=None, n_boot: int = 1000, seed: int = 0,
+              groups=None, time_limit_s: float = 120.0,
+              progress: Callable[[int, int, str], None] | None = None) -> BootstrapResult:
+    """Bootstrap a fit: returns replicate parameters, percentile intervals and covariance."""
+    form = result.form
+    if not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
+        raise LawInputError("bootstrap", f"bootstrap must be an integer >= 2 (replicates); got {n_boot!r}")
+    if n_boot > MAX_BOOTSTRAP:
+        raise LawInputError("bootstrap", f"bootstrap must be <= {MAX_BOOTSTRAP} replicates (the cap); got {n_boot}")
+    X = as_design(form, X)
+    y = np.asarray(y, float)
+    w = None if weights is None else np.asarray(weights, float)
+    groups = scale_groups(X) if groups is None else np.asarray(groups)
+    labels = np.unique(groups)
+    members = [np.flatnonzero(groups == g) for g in labels]
+    rng = np.random.default_rng(seed)
+    z_full = Polisher(form, X, y, w, result.objective_name, result.delta).to_z(result.internal_values)
+    values, failed, start, truncated = [], 0, time.perf_counter(), False
+    every = max(1, n_boot // 20)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+        for b in range(n_boot):
+            idx = _resample(groups, members, rng)
+            pol = Polisher(form, X[idx], y[idx], None if w is None else w[idx], result.objective_name, result.delta)
+            sol = pol.polish(z_full)
+            ok, _ = pol.converged(sol)
+            if ok:
+                values.append(form.public(pol.from_z(sol.x)))
+            else:
+                failed += 1
+            if progress is not None and ((b + 1) % every == 0 or b + 1 == n_boot):
+                progress(b + 1, n_boot, f"bootstrap replicate {b + 1} of {n_boot}")
+            if time.perf_counter() - start > time_limit_s and b + 1 < n_boot:
+                truncated = True
+                break
+    n_done = len(values) + failed
+    if len(values) < 2:
+        raise LawInputError("bootstrap", "fewer than 2 bootstrap replicates converged; the law is not identified by these data")
+    return BootstrapResult(form, np.array(values), n_boot, n_done, failed, len(labels),
+                           bool(len(labels) < len(y)), seed, time.perf_counter() - start, truncated)
