@@ -178,7 +178,7 @@ def validate_data(form: LawForm, X, y, weights=None) -> tuple[np.ndarray, np.nda
             raise LawInputError(name, f"{name} has {bad.size} non-finite values (NaN or inf) at rows {bad[:5].tolist()}; remove or fix those runs")
         bad = np.flatnonzero(col <= 0)
         if bad.size:
-            raise LawInputError(name, f"{name} must be > 0 (power laws work in log space); got {col[bad[0]]!r} at rows {bad[:5].tolist()}")
+            raise LawInputError(name, f"{name} must be > 0 (power laws work in log space); got {float(col[bad[0]])!r} at rows {bad[:5].tolist()}")
     if X.shape[0] < form.n_params:
         raise LawInputError("runs", f"form {form.name!r} has {form.n_params} parameters {list(form.param_names)} and needs at least that many runs; got {X.shape[0]}")
     for name, col in zip(form.inputs, X.T):
