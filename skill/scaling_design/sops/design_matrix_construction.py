@@ -25,7 +25,8 @@ from ..errors import InputError
 from ..laws.allocation import compute_optimal
 from ..laws.cost import gpu_hours, training_flops
 
-__all__ = ["Input", "Output", "run", "DESCRIPTION", "EXAMPLE", "FactorLevels", "DESIGNS"]
+__all__ = ["Input", "Output", "run", "DESCRIPTION", "EXAMPLE", "FactorLevels", "DESIGNS", "distinct_seeds", "to_csv",
+           "NamedValue", "StepWarning"]
 
 CLASSICAL = ("full_factorial", "fractional_factorial", "plackett_burman", "central_composite",
              "box_behnken", "latin_hypercube", "taguchi")
@@ -591,7 +592,7 @@ def _scaling(inp: Input, defaults: list[NamedValue], warnings: list[StepWarning]
 # ---------------------------------------------------------------------------------------------
 # replicates, blocks, seeds, order, cost
 
-def _distinct_seeds(rng: np.random.Generator, n: int) -> np.ndarray:
+def distinct_seeds(rng: np.random.Generator, n: int) -> np.ndarray:
     seeds: list[int] = []
     seen: set[int] = set()
     while len(seeds) < n:
@@ -612,7 +613,7 @@ def _expand(points: list[dict[str, Any]], inp: Input) -> list[dict[str, Any]]:
                       for r in range(per_block) for i, p in enumerate(points)]
         order = rng.permutation(len(block_rows)) if inp.randomize else np.arange(len(block_rows))
         rows += [block_rows[i] for i in order]
-    for i, (row, s) in enumerate(zip(rows, _distinct_seeds(rng, len(rows)))):
+    for i, (row, s) in enumerate(zip(rows, distinct_seeds(rng, len(rows)))):
         row["run_order"] = i + 1
         row["run_id"] = f"r{i + 1:04d}"
         row["seed"] = int(s)
@@ -760,7 +761,7 @@ def _properties(inp: Input, base_values: list[list], names: list[str], info: dic
 # ---------------------------------------------------------------------------------------------
 # export
 
-def _to_csv(rows: list[dict], columns: list[str]) -> str:
+def to_csv(rows: list[dict], columns: list[str]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
@@ -875,8 +876,8 @@ def run(inp: Input) -> Output:
     hours = [r["gpu_hours"] for r in clean if r.get("gpu_hours") is not None]
     fail = knowledge.load("designs")["failed_runs"]
     return Output(
-        design=inp.design, n_runs=len(clean), columns=columns, runs=clean, csv=_to_csv(clean, columns),
-        results_template_csv=_to_csv(template_rows, template_cols), result_columns=list(inp.result_columns),
+        design=inp.design, n_runs=len(clean), columns=columns, runs=clean, csv=to_csv(clean, columns),
+        results_template_csv=to_csv(template_rows, template_cols), result_columns=list(inp.result_columns),
         factor_levels={k: [_plain(v) for v in vals] for k, vals in levels.items()}, properties=props,
         cost=CostSummary(flops_rule=rule, total_flops=float(np.sum(flops)) if flops else None,
                          max_run_flops=float(np.max(flops)) if flops else None,
