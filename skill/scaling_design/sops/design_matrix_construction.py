@@ -53,34 +53,47 @@ class FactorLevels(BaseModel):
     log_scale: bool | None = Field(default=None, description="Interpolate between levels in log space (centre "
                                    "points, response-surface and Latin-hypercube values). Default: true for "
                                    "positive numeric levels spanning a factor of 10 or more.")
+    flops_per_token: list[float] | None = Field(
+        default=None, description="Counted training FLOPs per token for each level of N (level_specification's "
+                                  "shapes carry DeepSeek's M); used when `flops_counting` is 'counted'.")
 
     @property
     def numeric(self) -> bool:
         return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.levels)
 
 
+KIND_TO_NAME = {"parameters": "N", "tokens": "D", "compute": "C", "batch_size": "batch_size"}
+
+
 def _as_factors(value: Any) -> Any:
-    """Accept a list of {name, levels}, a dict name -> list of values, or level_specification's output."""
+    """Accept a list of {name, levels}, a mapping name -> list of values, or level_specification's output
+    (its whole Output, or its `factors` list): factors of kind parameters/tokens/compute become N/D/C, and
+    the shapes' counted FLOPs per token come along."""
     if value is None:
         return []
     if isinstance(value, dict):
-        if "levels" in value and not isinstance(value["levels"], (int, float, str)):
-            return _as_factors(value["levels"])  # a whole step output, e.g. level_specification's
+        if isinstance(value.get("factors"), list):
+            return _as_factors(value["factors"])  # level_specification's whole output
+        if "levels" in value and isinstance(value["levels"], (list, dict)) and "name" not in value:
+            return _as_factors(value["levels"])
         return [_one_factor(name, spec) for name, spec in value.items()]
     if isinstance(value, list):
-        return [item if not isinstance(item, dict) else _one_factor(item.get("name") or item.get("axis"), item)
-                for item in value]
+        return [item if not isinstance(item, dict) else _one_factor(item.get("name"), item) for item in value]
     return value
 
 
 def _one_factor(name: Any, spec: Any) -> dict[str, Any]:
-    if isinstance(spec, dict):
-        values = next((spec[k] for k in ("levels", "values", "points", "scale_points") if k in spec), None)
-        out = {"name": spec.get("name") or spec.get("axis") or name, "levels": values}
-        if "log_scale" in spec:
-            out["log_scale"] = spec["log_scale"]
-        return out
-    return {"name": name, "levels": spec}
+    if not isinstance(spec, dict):
+        return {"name": name, "levels": spec}
+    values = next((spec[k] for k in ("levels", "values", "points", "custom_levels") if spec.get(k) is not None), None)
+    kind = spec.get("kind")
+    out = {"name": KIND_TO_NAME.get(kind, spec.get("name") or name), "levels": values}
+    if spec.get("log_scale") is not None:
+        out["log_scale"] = spec["log_scale"]
+    shapes = spec.get("shapes") or []
+    if kind == "parameters" and shapes and values is not None and len(shapes) == len(values):
+        out["flops_per_token"] = [s.get("flops_per_token_deepseek") for s in shapes]
+    return out
 
 
 class Input(BaseModel):
@@ -142,6 +155,10 @@ class Input(BaseModel):
                                       "`n_blocks` must divide `replicates`.")
     randomize: bool = Field(default=True, description="Randomise the run order within each block (seeded).")
     seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Seed for run order and the recorded run seeds.")
+    flops_counting: Literal["6N", "counted"] = Field(
+        default="6N", description="Training FLOPs per run: 6ND (Kaplan et al. 2020), or counted FLOPs per token x D "
+                                  "from `flops_per_token` or the N factor's shapes (DeepSeek-AI 2024; 6N is off by up "
+                                  "to 50% for small models).")
     flops_per_token: list[float] = Field(
         default_factory=list, max_length=1000,
         description="Counted training FLOPs per token for each N level (same order as N's levels), e.g. from "
@@ -555,10 +572,10 @@ def _scaling(inp: Input, defaults: list[NamedValue], warnings: list[StepWarning]
         budgets = list(inp.compute_budgets) or (_numeric_levels(inp, "C", design) if _factor(inp, "C") else [])
         if not budgets:
             raise InputError("compute_budgets", "an isoflop grid needs `compute_budgets` (FLOPs); got none")
-        if inp.flops_per_token:
+        if inp.flops_counting == "counted":
             warnings.append(StepWarning(code="counted_flops_ignored", severity="warning",
-                                        message="isoflop grids use C = 6ND to set D = C/(6N); flops_per_token "
-                                                "was ignored"))
+                                        message="isoflop grids use C = 6ND to set D = C/(6N); counted FLOPs "
+                                                "per token were not used"))
         params, source = _prior(inp)
         cfg = knowledge.load("designs")["isoflop"]
         rows = []
@@ -632,12 +649,15 @@ def _costs(rows: list[dict[str, Any]], inp: Input, levels: dict[str, list], peak
         return f"{fwd}N FLOPs per token x batch_size x seq_len (one forward pass; Kaplan et al. 2020)"
     if all("N" in r and "D" in r for r in rows):
         fpt_by_n = None
-        if inp.flops_per_token:
-            n_levels = levels.get("N") or (_factor(inp, "N").levels if _factor(inp, "N") else [])
-            if len(n_levels) != len(inp.flops_per_token):
-                raise InputError("flops_per_token", f"flops_per_token must give one value per N level "
-                                                    f"({len(n_levels)}); got {len(inp.flops_per_token)}")
-            fpt_by_n = dict(zip([float(n) for n in n_levels], inp.flops_per_token))
+        if inp.flops_counting == "counted":
+            n_factor = _factor(inp, "N")
+            n_levels = n_factor.levels if n_factor else []
+            counted = list(inp.flops_per_token) or list(n_factor.flops_per_token or []) if n_factor else []
+            if not n_levels or len(n_levels) != len(counted) or any(c is None or not c > 0 for c in counted):
+                raise InputError("flops_per_token", f"flops_counting 'counted' needs one FLOPs-per-token value > 0 per "
+                                                    f"N level ({len(n_levels)}) in `flops_per_token` or the N "
+                                                    f"factor's shapes; got {counted!r}")
+            fpt_by_n = dict(zip([float(n) for n in n_levels], counted))
         for r in rows:
             fpt = None if fpt_by_n is None else fpt_by_n[float(r["N"])]
             r["C"] = float(training_flops(r["N"], r["D"], fpt)) if "C" not in r or fpt is not None else r["C"]
