@@ -891,8 +891,7 @@ def run(inp: Input) -> Output:
     clean = [{c: _plain(r.get(c)) for c in columns} for r in rows]
     template_cols = columns + [c for c in inp.result_columns if c not in columns]
     template_rows = [dict(r, **{c: None for c in inp.result_columns}) for r in clean]
-    costs_c = [r.get("C", r.get("flops")) for r in clean]
-    flops = [c for c in costs_c if c is not None]
+    flops = [r.get("C", r.get("flops")) for r in clean] if rule is not None else []
     hours = [r["gpu_hours"] for r in clean if r.get("gpu_hours") is not None]
     fail = knowledge.load("designs")["failed_runs"]
     return Output(
