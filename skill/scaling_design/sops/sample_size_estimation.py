@@ -655,8 +655,8 @@ EXAMPLE: dict[str, Any] = {
     "points": 6,
     "quantity": "parameter",
     "parameter": "alpha",
-    "target_relative_error": 0.03,
-    "max_replicates": 4,
+    "target_relative_error": 0.04,
+    "max_replicates": 3,
     "n_sims": 100,
     "seed": 0,
 }
