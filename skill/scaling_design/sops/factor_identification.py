@@ -234,7 +234,7 @@ def infer_scaling_type(question: str) -> tuple[str, list[str]]:
         found.setdefault(stype, [])
         found[stype] = phrases_held + found[stype]
     if not found:
-        raise InputError("scaling_type", "`scaling_type` could not be inferred: the question names no resource axis "
+        raise InputError("scaling_type", "scaling_type could not be inferred: the question names no resource axis "
                          "(model size, tokens, compute budget, latency...); pass scaling_type as one of "
                          f"{list(SCALING_TYPES)}")
     if set(found) <= {"model", "data"} and len(held) == 1:

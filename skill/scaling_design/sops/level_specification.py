@@ -328,11 +328,15 @@ class _ShapeRules:
         return self.vocab * (1 if self.tied else 2)
 
 
-def _shape(rules: _ShapeRules, n_layer: int, d_model: int, target: float) -> ModelShape:
+def _count(rules: _ShapeRules, n_layer: int, d_model: int):
     shape = TransformerShape(n_layer=n_layer, d_model=d_model, n_heads=d_model // rules.head_dim,
                              d_ff=rules.d_ff(d_model), vocab_size=rules.vocab, seq_len=rules.seq_len,
                              gated=rules.gated, tied_embeddings=rules.tied)
-    count = count_params(shape)
+    return shape, count_params(shape)
+
+
+def _shape(rules: _ShapeRules, n_layer: int, d_model: int, target: float) -> ModelShape:
+    shape, count = _count(rules, n_layer, d_model)
     counted = count.non_embedding if rules.counting == "non_embedding" else count.total
     rel = (counted - target) / target
     aspect = d_model / n_layer
@@ -370,21 +374,30 @@ def search_shape(rules: _ShapeRules, target: float) -> ModelShape:
     """The shape whose counted parameters are within tolerance of target, aspect ratio in band.
 
     Among feasible shapes: aspect ratio in the preferred range first, then the smallest gap to
-    the target. When none is feasible, the closest shape is returned (within_tolerance or
-    aspect_in_band is False) so the check can say why.
+    the target. When none is feasible, the nearest shape is returned (within_tolerance or
+    aspect_in_band False) so the check can say why.
     """
-    def key(s: ModelShape) -> tuple:
-        preferred = rules.preferred[0] <= s.aspect_ratio <= rules.preferred[1]
-        return (not (s.within_tolerance and s.aspect_in_band), not preferred, abs(s.relative_error))
-
-    shapes = [_shape(rules, L, d, target) for L, d in _candidates(rules, target, prune=True)]
-    if not any(s.within_tolerance and s.aspect_in_band for s in shapes):
-        # Nothing feasible in the band: widen the search so the report shows the nearest shape.
-        shapes += [_shape(rules, L, d, target) for L, d in _candidates(rules, target, prune=False)
-                   if L <= 64 or L % 8 == 0]
-        return min(shapes, key=lambda s: (not s.within_tolerance, abs(math.log(s.aspect_ratio / rules.preferred[1]))
-                                          if s.within_tolerance else abs(s.relative_error)))
-    return min(shapes, key=key)
+    feasible, fallback = [], []
+    for prune in (True, False):
+        for n_layer, d_model in _candidates(rules, target, prune):
+            if not prune and n_layer > 64 and n_layer % 8:
+                continue  # the unpruned search only has to find the nearest shape to report
+            _, count = _count(rules, n_layer, d_model)
+            counted = count.non_embedding if rules.counting == "non_embedding" else count.total
+            gap = abs(counted - target) / target
+            aspect = d_model / n_layer
+            in_band = rules.band[0] <= aspect <= rules.band[1]
+            if gap <= rules.tol and in_band:
+                preferred = rules.preferred[0] <= aspect <= rules.preferred[1]
+                feasible.append(((not preferred, gap), n_layer, d_model))
+            else:
+                # Nearest infeasible: within tolerance first (then closest aspect), else smallest gap.
+                fallback.append(((gap > rules.tol, abs(math.log(aspect / rules.preferred[1])) if gap <= rules.tol
+                                  else gap), n_layer, d_model))
+        if feasible:
+            break
+    _, n_layer, d_model = min(feasible or fallback)
+    return _shape(rules, n_layer, d_model, target)
 
 
 # --------------------------------------------------------------------------------------------
