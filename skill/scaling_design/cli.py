@@ -119,7 +119,6 @@ def write_plan_files(plan: Any, out_dir: Path, plots: bool = True) -> dict[str, 
     """report.md, plan.json, design.csv, results-template.csv and the plots of a scaling_design Output."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    design = getattr(plan, "design_matrix_construction", None)
     plot_paths: list[Path] = []
     if plots:
         from .plots import plot_plan
@@ -127,16 +126,13 @@ def write_plan_files(plan: Any, out_dir: Path, plots: bool = True) -> dict[str, 
         plot_paths = plot_plan(plan, out_dir)
     report = plan.report_markdown
     if plot_paths:
-        report += "\n## Figures\n\n" + "\n".join(f"![{p.stem}]({p.name})" for p in plot_paths) + "\n"
-    (out_dir / "report.md").write_text(report, encoding="utf-8")
-    written["report"] = out_dir / "report.md"
-    (out_dir / "plan.json").write_text(plan.model_dump_json(indent=2), encoding="utf-8")
-    written["plan"] = out_dir / "plan.json"
-    if design is not None:
-        (out_dir / "design.csv").write_text(design.csv, encoding="utf-8")
-        written["design"] = out_dir / "design.csv"
-        (out_dir / "results-template.csv").write_text(design.results_template_csv, encoding="utf-8")
-        written["results_template"] = out_dir / "results-template.csv"
+        report += "\n## Figures\n\n" + "\n\n".join(f"![{p.stem}]({p.name})" for p in plot_paths) + "\n"
+    files = {"report": ("report.md", report), "plan": ("plan.json", plan.model_dump_json(indent=2)),
+             "design": ("design.csv", plan.design_csv),
+             "results_template": ("results-template.csv", plan.results_template_csv)}
+    for key, (name, text) in files.items():
+        (out_dir / name).write_text(text, encoding="utf-8")
+        written[key] = out_dir / name
     for i, path in enumerate(plot_paths):
         written[f"plot_{i}"] = path
     return written

@@ -131,11 +131,10 @@ _NON_FACTOR_COLUMNS = {"run_id", "run", "id", "replicate", "seed", "order", "run
 
 
 def plot_plan(plan_output: Any, out_dir: Path) -> list[Path]:
-    """The planned runs: in the (N, D) plane with iso-FLOP lines when the design has N and D (or C),
+    """The final plan's runs (its design_csv): in the (N, D) plane with iso-FLOP lines when the design has N and D (or C),
     otherwise the first two numeric factors, otherwise runs per level. Returns the PNG paths."""
     plan = _dump(plan_output)
-    design = plan.get("design_matrix_construction") or {}
-    text = design.get("csv") or ""
+    text = plan.get("design_csv") or (plan.get("design_matrix_construction") or {}).get("csv") or ""
     header, columns = planned_runs(text)
     if not columns:
         return []
