@@ -120,11 +120,19 @@ def test_gpu_hours_are_converted_with_the_hardware_peak_and_default_mfu():
     assert any(d.name == "mfu" and d.value == mfu for d in out.defaults_used)
 
 
-def test_a_small_budget_caps_the_suggested_parameter_range_and_warns():
-    budget = 120.0 * (5e7) ** 2  # trains a 5e7-parameter model at 20 tokens per parameter
+def test_a_budget_caps_the_suggested_parameter_range_at_the_largest_model_it_trains():
+    budget = 120.0 * (5e8) ** 2  # trains a 5e8-parameter model at 20 tokens per parameter
     out = run(question="How does loss scale with model size?", scaling_type="model", budget_flops=budget)
     axis = out.independent_variables[0]
-    assert axis.maximum == pytest.approx(5e7, rel=1e-12)
+    assert axis.maximum == pytest.approx(5e8, rel=1e-12)
+    assert "budget_limits_range" not in [w.code for w in out.warnings]
+
+
+def test_a_budget_too_small_for_one_decade_warns_and_keeps_a_usable_range():
+    budget = 120.0 * (5e7) ** 2
+    out = run(question="How does loss scale with model size?", scaling_type="model", budget_flops=budget)
+    axis = out.independent_variables[0]
+    assert axis.maximum == pytest.approx(10 * axis.minimum)
     assert "budget_limits_range" in [w.code for w in out.warnings]
 
 

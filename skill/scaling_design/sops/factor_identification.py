@@ -368,16 +368,19 @@ def _cap_ranges(axes: list[Axis], budget: float | None, stype: str, table: dict,
         if axis.kind != "parameters" or axis.maximum is None:
             continue
         if n_top < axis.maximum:
-            axis.maximum = n_top
+            # Never below one decade above the minimum: the range must stay usable, and
+            # level_specification's budget check then reports the overrun.
+            axis.maximum = max(n_top, axis.minimum * 10.0)
             axis.range_source += f"; maximum capped at sqrt(C/(6*{tpp:g})) = {n_top:.3g}, the largest model the " \
-                                 "whole budget trains at the Chinchilla ratio"
-        if axis.maximum <= axis.minimum * 10:
+                                 "whole budget trains at the Chinchilla ratio (kept at least one decade above the " \
+                                 "minimum)"
+        if n_top < axis.minimum * 10.0:
             warnings.append(Finding(
                 code="budget_limits_range", severity="warning",
                 message=f"The budget ({budget:.3g} FLOPs) trains at most a {n_top:.3g}-parameter model at "
-                        f"{tpp:g} tokens/parameter, which leaves less than one decade above the "
-                        f"{axis.minimum:.3g} minimum for {axis.name}: raise the budget, train fewer tokens per "
-                        "parameter, or study data scaling instead."))
+                        f"{tpp:g} tokens/parameter, less than one decade above the {axis.minimum:.3g} minimum for "
+                        f"{axis.name}; the suggested range keeps one decade and will exceed the budget: raise the "
+                        "budget, train fewer tokens per parameter, or study data scaling instead."))
     return n_top
 
 
