@@ -39,6 +39,7 @@ __all__ = ["log_scale_params", "to_working", "from_working", "response_rows", "i
 WEAK_PRIOR_SD = 3.0       # sd of each working parameter in the tie-breaking prior (log units / exponent units)
 FD_STEP = 1e-5            # central-difference step in working units for target gradients
 RANK_RTOL = 1e-10         # eigenvalues below this fraction of the largest count as unidentified directions
+EXCHANGE_PER_PASS = 40    # chosen runs tried for a swap per exchange pass (bounds the time on large pools)
 
 
 def _form(form: LawForm | str) -> LawForm:
@@ -174,12 +175,25 @@ def _greedy(rows, costs, G, budget, Minv, max_repeats, max_runs, per_cost: bool)
     return counts, spent, Minv
 
 
-def _exchange(rows, costs, G, budget, Minv, counts, spent, max_repeats, max_passes=5):
-    """Swap one chosen run for one candidate while the criterion falls and the budget holds."""
+def _removal_losses(Minv: np.ndarray, rows: np.ndarray, G: np.ndarray) -> np.ndarray:
+    """Increase of the criterion when one run of each row is removed (Sherman-Morrison downdate)."""
+    U = rows @ Minv
+    num = np.sum((U @ G.T) ** 2, axis=1)
+    den = 1.0 - np.sum(U * rows, axis=1)
+    return np.where(den > 1e-12, num / np.maximum(den, 1e-12), np.inf)
+
+
+def _exchange(rows, costs, G, budget, Minv, counts, spent, max_repeats, max_passes=5, per_pass=EXCHANGE_PER_PASS):
+    """Swap one chosen run for one candidate while the criterion falls and the budget holds.
+
+    Each pass tries the `per_pass` chosen runs whose removal costs the least (the likeliest to be
+    worth swapping), which bounds the work on large pools."""
     n_swaps = 0
     for _ in range(max_passes):
         improved = False
-        for i in np.flatnonzero(counts):
+        chosen = np.flatnonzero(counts)
+        order = chosen[np.argsort(_removal_losses(Minv, rows[chosen], G), kind="stable")][:per_pass]
+        for i in order:
             base = _criterion(Minv, G)
             Mout = _rank_one(Minv, rows[i], -1.0)
             removed = counts.copy()
