@@ -634,8 +634,19 @@ def _level_factor(f: FactorRange, inp: Input, k_default: int, kind: str, rules: 
         name=f.name, kind=kind, unit=f.unit, num_levels=k, levels=levels, target_levels=[float(t) for t in targets],
         spacing=spacing, ratio=ratio, decades_covered=decades,
         justification=_justification(kind, spacing, k, ratio, decades),
-        source=table["num_levels"]["source"], shapes=shapes, steps=steps, held_out_level=held,
+        source=_factor_source(kind, spacing, table, rules.gated), shapes=shapes, steps=steps, held_out_level=held,
         held_out_shape=held_shape)
+
+
+def _factor_source(kind: str, spacing: str, table: dict, gated: bool) -> str:
+    parts = [table["num_levels"]["source"] if spacing != "custom" else "levels given by the user"]
+    if kind == "parameters":
+        parts += [table["shape"]["tolerance_source"], table["shape"]["preferred_source"]]
+        if gated:
+            parts.append(table["shape"]["gated_source"])
+    elif kind == "tokens":
+        parts.append(table["tokens"]["batch_source"])
+    return "; ".join(parts)
 
 
 def _plan_warnings(inp: Input, out_factors: list[FactorLevels], tokens_per_step: int, table: dict,
