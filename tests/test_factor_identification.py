@@ -24,6 +24,9 @@ def run(**kwargs) -> fi.Output:
     ("Does loss keep falling with more training tokens for a 1B model?", "data"),
     ("How does loss scale with parameters and tokens?", "compute_optimal"),
     ("How does loss fall with dataset size for a fixed model?", "data"),
+    ("How does validation loss scale with model size at 20B tokens?", "model"),
+    ("How does loss improve with more training tokens at 1.3B parameters?", "data"),
+    ("How does loss scale from 1B to 100B tokens?", "data"),
 ])
 def test_scaling_type_is_inferred_from_the_words_of_the_question(question, expected):
     out = run(question=question)
