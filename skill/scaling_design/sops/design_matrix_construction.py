@@ -535,6 +535,9 @@ def _prior(inp: Input) -> tuple[dict[str, float], str]:
         missing = [k for k in ("E", "A", "B", "alpha", "beta") if k not in inp.prior_params]
         if missing:
             raise InputError("prior_params", f"prior_params must hold E, A, B, alpha, beta; missing {missing}")
+        bad = {k: v for k, v in inp.prior_params.items() if not (np.isfinite(v) and v > 0)}
+        if bad:
+            raise InputError("prior_params", f"prior_params must all be finite and > 0; got {bad}")
         return dict(inp.prior_params), "prior_params (given)"
     try:
         law = knowledge.published_law(inp.prior_law)

@@ -228,6 +228,10 @@ def _prior(inp: Input, defaults: list[NamedValue]) -> tuple[dict[str, float], st
         missing = [k for k in JOINT if k not in inp.prior_params]
         if missing:
             raise InputError("prior_params", f"prior_params must hold {list(JOINT)}; missing {missing}")
+        bad = {k: inp.prior_params[k] for k in JOINT if not (np.isfinite(inp.prior_params[k]) and
+                                                               inp.prior_params[k] > 0)}
+        if bad:
+            raise InputError("prior_params", f"prior_params must all be finite and > 0 (E, A, B, alpha, beta); got {bad}")
         return {k: float(inp.prior_params[k]) for k in JOINT}, "prior_params (given)"
     try:
         law = knowledge.published_law(inp.prior_law)
@@ -431,6 +435,10 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
                                             "(too few runs or distinct settings): raise the budget or use cheaper "
                                             "candidates"))
 
+    if sel.counts.sum() == len(X) * inp.max_repeats:
+        warnings.append(StepWarning(code="budget_exceeds_pool", severity="info",
+                                    message="the budget buys every candidate: widen the pool (larger n_max, more "
+                                            "tokens-per-parameter ratios) or allow max_repeats > 1"))
     designs = [("selected", idx)]
     if inp.compare_naive:
         designs += [("thinned_grid", thinned_grid(levels, unit_costs, budget_cost)),
