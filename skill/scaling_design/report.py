@@ -126,7 +126,10 @@ def render_plan(plan_output: BaseModel | dict[str, Any]) -> str:
     plan = _dump(plan_output)
     from .strategy import STEP_ORDER
 
-    sections = [render_step(name, plan[name]) for name in STEP_ORDER if plan.get(name) is not None]
+    skipped = plan.get("skipped_steps") or {}
+    sections = [render_step(name, plan[name]) if plan.get(name) is not None else
+                _tidy(environment().get_template("_skipped.md.j2").render(tool=name, reason=skipped.get(name, "")))
+                for name in STEP_ORDER if plan.get(name) is not None or name in skipped]
     return _tidy(environment().get_template("report.md.j2").render(plan=plan, sections=sections))
 
 

@@ -133,6 +133,8 @@ class Output(BaseModel):
     budget_constrained_design: bcd.Output | None = Field(description=(
         "Step 6: the runs worth doing under the budget (training studies; null for inference, whose runs are "
         "priced directly)."))
+    skipped_steps: dict[str, str] = Field(default_factory=dict, description=(
+        "Steps that do not apply to this scaling type, with the reason (tool name -> reason)."))
     final_plan_from: str = Field(description="Which step's run table is the plan: budget_constrained_design "
                                              "(training studies) or design_matrix_construction (inference).")
     design_csv: str = Field(description="The final run table as CSV (design.csv).")
@@ -252,9 +254,23 @@ def _specify_levels(inp: Input, fi_out: fi.Output, extra: dict[str, Any]) -> ls.
     return ls.run(ls.input_from_factors(fi_out, **overrides))
 
 
+def _column_name(metric_name: str) -> str:
+    return "_".join("".join(ch if ch.isalnum() else " " for ch in metric_name.lower()).split())
+
+
+def _result_columns(scaling_type: str, ms_out: ms.Output) -> list[str]:
+    """Training studies record the loss fit_scaling_law reads; inference studies their own metrics."""
+    if scaling_type != "inference":
+        return ["loss"]
+    names = [ms_out.primary_metric.name] + [m.name for m in ms_out.secondary_metrics]
+    columns = list(dict.fromkeys(_column_name(n) for n in names if _column_name(n)))
+    return columns[:20]
+
+
 def _design_input(inp: Input, scaling_type: str, ls_out: ls.Output, fixed: dict[str, float],
-                  replicates: int) -> dmc.Input:
-    common = {"replicates": replicates, "seed": inp.seed, "hardware": inp.hardware, "mfu": inp.mfu}
+                  replicates: int, result_columns: list[str]) -> dmc.Input:
+    common = {"replicates": replicates, "seed": inp.seed, "hardware": inp.hardware, "mfu": inp.mfu,
+              "result_columns": result_columns}
     if scaling_type == "model":
         return dmc.Input(design="one_axis_sweep", factors=[{"name": "N", "levels": _levels(ls_out, "parameters")}],
                          fixed={"D": fixed["D"]}, **common)
@@ -557,7 +573,8 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
                              downstream_tasks=inp.downstream_tasks))
 
     tick(3, "design_matrix_construction")
-    dm_out = dmc.run(_design_input(inp, scaling_type, ls_out, fixed, gate_reps))
+    result_columns = _result_columns(scaling_type, ms_out)
+    dm_out = dmc.run(_design_input(inp, scaling_type, ls_out, fixed, gate_reps, result_columns))
 
     tick(4, "sample_size_estimation")
     if scaling_type == "compute_optimal":
@@ -571,7 +588,7 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
     replicates, target_met = _replicates_needed(ss_out, gate_reps)
     if replicates != gate_reps:
         # The run table is rebuilt with the replicates the Monte Carlo asked for (same seed, same levels).
-        dm_out = dmc.run(_design_input(inp, scaling_type, ls_out, fixed, replicates))
+        dm_out = dmc.run(_design_input(inp, scaling_type, ls_out, fixed, replicates, result_columns))
         _default(defaults, "replicates", replicates, "sample_size_estimation: the first replicate count meeting "
                                                      "the precision asked (design_matrix_construction rebuilt with it)")
 
@@ -582,6 +599,15 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
                          progress=_scaled(progress, 5, total, "budget_constrained_design"))
     tick(total, "checks")
     return _assemble(inp, fi_out, ls_out, ms_out, dm_out, ss_out, bc_out, gate, replicates, target_met, defaults)
+
+
+def _skipped(bc_out) -> dict[str, str]:
+    if bc_out is not None:
+        return {}
+    return {"budget_constrained_design": (
+        "Not applicable to inference studies: its run selection optimises a training law L(N, D) per FLOP; an inference plan has no such law, so its runs "
+        "are priced one by one in the design matrix (GPU-hours at the hardware peak and MFU) and checked against "
+        "the budget in the consistency checks")}
 
 
 def _assemble(inp, fi_out, ls_out, ms_out, dm_out, ss_out, bc_out, gate, replicates, target_met, defaults) -> Output:
@@ -630,7 +656,7 @@ def _assemble(inp, fi_out, ls_out, ms_out, dm_out, ss_out, bc_out, gate, replica
     out = Output(
         question=inp.question, scaling_type=scaling_type, factor_identification=fi_out, level_specification=ls_out,
         metric_specification=ms_out, design_matrix_construction=dm_out, sample_size_estimation=ss_out,
-        budget_constrained_design=bc_out, final_plan_from=source, design_csv=csv_text,
+        budget_constrained_design=bc_out, skipped_steps=_skipped(bc_out), final_plan_from=source, design_csv=csv_text,
         results_template_csv=template, budget_gate=gate, summary=summary, checks=checks, verdict=verdict,
         reasons=reasons, defaults_used=defaults, warnings=_step_warnings(steps), report_markdown="")
     from .report import render_plan  # jinja2 only when a plan is rendered
