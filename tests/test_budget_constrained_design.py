@@ -124,3 +124,14 @@ def test_the_monte_carlo_check_stops_at_its_time_bound_and_says_so():
     assert out.monte_carlo.truncated and out.monte_carlo.elapsed_s < 3.0
     assert "monte_carlo_truncated" in {w.code for w in out.warnings}
     assert all(c.mc_sims < 2000 for c in out.comparisons)
+
+
+def test_the_runs_of_design_matrix_construction_serve_as_the_candidate_pool_with_their_costs():
+    from scaling_design.sops import design_matrix_construction as dmc
+    table = dmc.run(dmc.Input(design="one_axis_sweep", factors={"N": [1e8, 2e8, 4e8, 8e8, 1.6e9, 3.2e9]},
+                              fixed={"D": 1e10}, flops_counting="counted",
+                              flops_per_token=[8e8, 1.5e9, 2.8e9, 5.4e9, 1.05e10, 2.06e10]))
+    out = run(Input(**dict(FAST, candidates=table.runs, budget=1e21, scaling_type="model")))
+    by_n = {r["N"]: r["C"] for r in table.runs}
+    assert all(r["C"] == by_n[r["N"]] for r in out.runs)
+    assert out.total_cost_flops <= 1e21

@@ -44,6 +44,14 @@ class CandidateRun(BaseModel):
     D: float = Field(gt=0, description="Training tokens of the run.")
     cost_flops: float | None = Field(default=None, description="The run's cost in FLOPs (default 6ND); must be > 0.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _cost_from_c(cls, value: Any) -> Any:
+        """design_matrix_construction's rows carry the run's training FLOPs as C: use it as the cost."""
+        if isinstance(value, dict) and value.get("cost_flops") is None and value.get("C") is not None:
+            return dict(value, cost_flops=value["C"])
+        return value
+
 
 class CompletedRun(BaseModel):
     model_config = ConfigDict(extra="ignore")
