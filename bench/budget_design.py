@@ -115,6 +115,17 @@ def speed(repeats: int = 5) -> dict:
             "tool_candidates": tool.n_candidates}
 
 
+def _f(value, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def _ratio(ours, other) -> str:
+    """Median-error ratio; n/a when the other design has too few runs to fit the five-parameter law."""
+    if ours.mc_median_abs_error is None or other.mc_median_abs_error is None:
+        return f"n/a ({other.name} has {other.n_runs} runs: too few to fit the law)"
+    return f"{ours.mc_median_abs_error / other.mc_median_abs_error:.3f}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sims", type=int, default=500, help="simulated studies per design")
@@ -134,11 +145,11 @@ def main() -> None:
         for name in ("selected", "thinned_grid", "cheapest_first"):
             c = row[name]
             print(f"{row['fraction']:>12.0%} | {name:<15} | {c.n_runs:>4} | {c.cost_flops:.3e} | "
-                  f"{c.predicted_sd:.5f}  | {c.mc_median_abs_error:.5f}          | {c.mc_p90_abs_error:.5f} | "
-                  f"{c.mc_converged_fraction:.0%}")
+                  f"{_f(c.predicted_sd, '.5f'):<8} | {_f(c.mc_median_abs_error, '.5f'):<16} | "
+                  f"{_f(c.mc_p90_abs_error, '.5f'):<8} | {_f(c.mc_converged_fraction, '.0%')}")
         sel, thin, cheap = row["selected"], row["thinned_grid"], row["cheapest_first"]
-        print(f"{'':>12} | ratio selected / thinned grid = {sel.mc_median_abs_error / thin.mc_median_abs_error:.3f}; "
-              f"selected / cheapest-first = {sel.mc_median_abs_error / cheap.mc_median_abs_error:.3f}"
+        print(f"{'':>12} | ratio selected / thinned grid = {_ratio(sel, thin)}; "
+              f"selected / cheapest-first = {_ratio(sel, cheap)}"
               f"{' (truncated)' if row['truncated'] else ''}; Monte Carlo {row['elapsed']:.1f} s\n")
 
     s = speed()

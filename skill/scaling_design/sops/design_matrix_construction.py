@@ -353,7 +353,7 @@ def _fraction_by_resolution(k: int, resolution: int) -> np.ndarray:
         return pyDOE3.fracfact_by_res(k, resolution)
     except ValueError:
         pass  # pyDOE3 misses some fractions (e.g. 2^(4-1) IV, generator abc); search generators instead
-    for n_erased in range(k - 1, 0, -1):
+    for n_erased in range(k - 1, 0, -1) if k <= 10 else ():  # the generator search is exhaustive: keep it small
         if 2 ** (k - n_erased) <= k:
             continue
         try:

@@ -350,10 +350,20 @@ def _mc_errors(form, truth, X, target_fn, inp: Input, noise: NoiseModel, time_s:
     res = monte_carlo(form, truth, X, noise=noise, n_sims=inp.monte_carlo_sims, seed=seed, time_limit_s=time_s,
                       progress=progress)
     t0 = np.atleast_1d(target_fn(form.as_array(truth)))
-    est = np.array([np.atleast_1d(target_fn(v)) if np.all(np.isfinite(v)) else np.full(t0.shape, np.nan)
-                    for v in res.values])
+    est = np.array([_safe_target(target_fn, v, t0.shape) for v in res.values]).reshape(-1, t0.size)
     err = np.sqrt(np.sum((est - t0) ** 2, axis=1))
     return err, res.converged, res.truncated, est
+
+
+def _safe_target(target_fn, values: np.ndarray, shape) -> np.ndarray:
+    """The target at one refit; NaN when the refit has no such value (e.g. a non-positive exponent for N_opt)."""
+    if not np.all(np.isfinite(values)):
+        return np.full(shape, np.nan)
+    try:
+        with np.errstate(all="ignore"):
+            return np.atleast_1d(target_fn(values)).astype(float)
+    except ValueError:
+        return np.full(shape, np.nan)
 
 
 def _comparison(name, idx, X, flops, budget_flops, unit_costs, budget_cost, rows, G, done_M, mc) -> DesignComparison:
