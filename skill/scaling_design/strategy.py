@@ -407,12 +407,14 @@ def _check_factors(fi_out: fi.Output, dm_out: dmc.Output, scaling_type: str) -> 
         if scaling_type == "compute_optimal" and axis.kind == "parameters":
             continue  # isoFLOP sizes are set per budget: N is a column, not a factor with levels
         column = AXIS_COLUMN.get(axis.name, axis.name)
-        if column not in columns:
+        varied = column in columns and len({r.get(column) for r in dm_out.runs}) > 1
+        if not varied:
             absent.append(f"{axis.name} (column {column})")
     names = ", ".join(a.name for a in fi_out.independent_variables)
     return Check(name="factors_in_matrix", passed=not absent, severity="major",
-                 detail=f"every scaling axis ({names}) is a column of the run table" if not absent else
-                 f"axes missing from the run table: {', '.join(absent)}; rebuild design_matrix_construction with them")
+                 detail=f"every scaling axis ({names}) is a varied column of the run table" if not absent else
+                 f"axes not varied in the run table: {', '.join(absent)}; rebuild design_matrix_construction with "
+                 "them as factors")
 
 
 def _check_levels(ls_out: ls.Output, dm_out: dmc.Output, scaling_type: str) -> Check:
@@ -504,8 +506,9 @@ def _check_step_findings(steps: dict[str, BaseModel | None]) -> list[Check]:
                         detail="; ".join(errors) if errors else "no step reported an error"))
     ls_out = steps.get("level_specification")
     if ls_out is not None:
+        # The budget is checked on the final plan (budget_respected), after budget_constrained_design chose runs.
         failed = [f"{c.check} ({c.factor or 'plan'}): {c.detail}" for c in ls_out.feasibility_check
-                  if c.verdict == "fail"]
+                  if c.verdict == "fail" and c.check != "budget"]
         checks.append(Check(name="levels_feasible", passed=not failed, severity="minor",
                             detail="; ".join(failed) if failed else "level_specification's feasibility checks pass "
                                                                      "(or only warn)"))

@@ -1,0 +1,140 @@
+"""The scaling_design strategy: the steps in order, each fed by the ones before; the checks and the verdict."""
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from scaling_design import knowledge
+from scaling_design.errors import InputError
+from scaling_design.sops import design_matrix_construction as dmc
+from scaling_design.strategy import EXAMPLE, STEP_ORDER, Input, Output, _check_factors, _check_levels, run
+from scaling_design.tools import TOOLS
+
+MODEL = {**EXAMPLE, "n_sims": 40}
+
+
+@pytest.fixture(scope="module")
+def model_plan():
+    updates = []
+    plan = run(Input(**MODEL), progress=lambda done, total, message: updates.append((done, total, message)))
+    return plan, updates
+
+
+def test_every_step_output_sits_under_its_tool_name(model_plan):
+    plan, _ = model_plan
+    for name in STEP_ORDER:
+        assert isinstance(getattr(plan, name), TOOLS[name].output_model), name
+
+
+def test_each_step_is_fed_by_the_ones_before(model_plan):
+    plan, _ = model_plan
+    fi, ls, dm, ss, bc = (plan.factor_identification, plan.level_specification, plan.design_matrix_construction,
+                          plan.sample_size_estimation, plan.budget_constrained_design)
+    # levels come from the factor's range; the run table uses exactly those levels at the fixed token count
+    assert [f.name for f in ls.factors] == [a.name for a in fi.independent_variables] == ["parameters"]
+    levels = sorted(ls.factors[0].levels)
+    assert sorted({r["N"] for r in dm.runs}) == pytest.approx(levels, rel=1e-12)
+    assert {r["D"] for r in dm.runs} == {MODEL["fixed_tokens"]}
+    # the Monte Carlo simulates that design and asks for precision at the target model
+    assert [p[0] for p in ss.fit_precision.design] == pytest.approx(levels, rel=1e-12)
+    assert ss.fit_precision.quantity.startswith("loss")
+    # the budget tactic chooses among the design's settings, for the loss at the target, with the study's budget
+    assert bc.target["N"] == MODEL["target_parameters"] and bc.target["D"] == MODEL["fixed_tokens"]
+    assert bc.budget.flops == pytest.approx(fi.budget_flops, rel=1e-12)
+    assert {(r["N"], r["D"]) for r in bc.runs} <= {(r["N"], r["D"]) for r in dm.runs}
+    assert plan.design_csv == bc.csv and plan.final_plan_from == "budget_constrained_design"
+
+
+def test_a_plan_within_budget_and_gate_is_ready(model_plan):
+    plan, _ = model_plan
+    gate = knowledge.budget_gate("model")
+    assert plan.verdict == "ready", plan.reasons
+    assert all(c.passed for c in plan.checks)
+    assert gate["scale_points"][0] <= plan.summary.scale_points <= gate["scale_points"][1]
+    assert plan.summary.replicates >= gate["replicates"][0]
+    assert plan.summary.n_runs >= gate["min_runs"][0]
+    assert plan.summary.total_flops <= plan.summary.budget_flops
+
+
+def test_the_report_has_the_verdict_and_a_section_per_step(model_plan):
+    plan, _ = model_plan
+    report = plan.report_markdown
+    assert report.startswith("# Scaling-law experiment plan") and "**Verdict: ready**" in report
+    assert sum(line.startswith("## ") for line in report.splitlines()) >= len(STEP_ORDER) + 3
+
+
+def test_progress_runs_through_the_six_steps_in_order(model_plan):
+    _, updates = model_plan
+    done = [u[0] for u in updates]
+    assert all(total == len(STEP_ORDER) for _, total, _ in updates)
+    assert done == sorted(done) and done[0] == 0 and done[-1] == len(STEP_ORDER)
+    firsts = [m for d, _, m in updates if d == int(d) and ":" not in m]
+    assert firsts[:len(STEP_ORDER)] == list(STEP_ORDER)
+
+
+def test_the_same_input_gives_the_same_plan(model_plan):
+    plan, _ = model_plan
+    again = run(Input(**MODEL))
+    assert again.design_csv == plan.design_csv
+    assert again.verdict == plan.verdict and again.checks == plan.checks
+    assert again.sample_size_estimation.fit_precision.curve[0].error_percentile == \
+        plan.sample_size_estimation.fit_precision.curve[0].error_percentile
+
+
+def test_a_budget_too_small_for_the_gate_is_a_major_issue():
+    plan = run(Input(**{**MODEL, "budget_gpu_hours": 5}))
+    assert plan.verdict == "major-issues"
+    assert plan.summary.total_flops <= plan.summary.budget_flops  # the tactic never overspends ...
+    assert plan.reasons[0].startswith("scale_points: 2 distinct N values")  # ... so too few points remain
+
+
+def test_a_budget_below_the_gate_minimum_of_runs_asks_for_revision():
+    plan = run(Input(**{**MODEL, "budget_gpu_hours": 30}))
+    assert plan.verdict == "needs-revision"
+    assert any(r.startswith("budget_gate_runs:") for r in plan.reasons)
+
+
+def test_a_precision_out_of_reach_asks_for_revision_and_says_what_to_change():
+    plan = run(Input(**{**MODEL, "target_relative_error": 0.001, "n_sims": 20}))
+    assert plan.verdict == "needs-revision"
+    reason = next(r for r in plan.reasons if r.startswith("replicates_enough"))
+    assert "target_relative_error" in reason
+
+
+def test_the_scaling_type_is_inferred_from_the_question_when_absent():
+    plan = run(Input(question="How does the loss of our 125M model fall as we train it on more tokens of data?",
+                     budget_gpu_hours=2000, fixed_parameters=1.25e8, n_sims=20))
+    assert plan.scaling_type == "data" and plan.factor_identification.scaling_type_inferred
+    assert {r["N"] for r in plan.design_matrix_construction.runs} == {1.25e8}
+
+
+def test_an_inference_study_needs_the_model_size():
+    with pytest.raises(InputError, match="fixed_parameters"):
+        run(Input(question="How does throughput scale with batch size?", scaling_type="inference"))
+
+
+def test_an_empty_range_is_refused_naming_both_ends():
+    with pytest.raises(ValidationError, match="`scale_min` must be < `scale_max`"):
+        Input(question="How does loss scale with model size?", scale_min=1e9, scale_max=1e8)
+
+
+def test_the_factor_check_names_an_axis_missing_from_the_run_table(model_plan):
+    plan, _ = model_plan
+    wrong = dmc.run(dmc.Input(design="one_axis_sweep", factors=[{"name": "D", "levels": [1e9, 2e9, 4e9, 8e9]}],
+                              fixed={"N": 1e8}))
+    check = _check_factors(plan.factor_identification, wrong, "model")
+    assert not check.passed and check.severity == "major" and "parameters (column N)" in check.detail
+
+
+def test_the_level_check_names_levels_the_run_table_dropped(model_plan):
+    plan, _ = model_plan
+    levels = list(plan.level_specification.factors[0].levels)
+    partial = dmc.run(dmc.Input(design="one_axis_sweep", factors=[{"name": "N", "levels": levels[:-1]}],
+                                fixed={"D": 2e10}))
+    check = _check_levels(plan.level_specification, partial, "model")
+    assert not check.passed and f"{levels[-1]:.3g}" in check.detail
+
+
+def test_the_output_schema_is_the_tool_contract():
+    assert TOOLS["scaling_design"].output_model is Output
+    assert {"verdict", "reasons", "report_markdown", *STEP_ORDER} <= set(Output.model_fields)
