@@ -415,7 +415,10 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
     done_X = np.array([[r.N, r.D] for r in inp.completed_runs], float).reshape(-1, 2)
     if len(inp.completed_runs) >= MIN_RUNS_TO_REFIT and inp.refit_prior:
         y = np.array([r.loss for r in inp.completed_runs])
-        res = fit_law(form, done_X, y)
+        try:
+            res = fit_law(form, done_X, y)
+        except LawInputError as exc:
+            raise InputError("completed_runs", f"completed_runs cannot be fitted: {exc}") from None
         if res.converged and all(np.isfinite(res.values)) and res.params["alpha"] > 0 and res.params["beta"] > 0:
             params, source = res.params, f"fit of the {len(y)} completed runs (huber-log), replacing {source}"
         else:
