@@ -109,6 +109,25 @@ def test_monte_carlo_precision_of_the_slope_tracks_the_closed_form():
     assert not out.result.target_met and any(w.code == "target_not_reached" for w in out.warnings)
 
 
+def test_loss_at_an_extrapolated_target_tracks_the_closed_form_prediction_variance():
+    out = run(design_type="fit_precision", form="power", prior_params=KAPLAN_POWER, points=6, scale_min=1e7,
+              scale_max=1e9, quantity="loss_at_target", target_point=[1e11], objective="ls-log", n_sims=400,
+              max_replicates=1, target_relative_error=1e-6, seed=4)
+    point = out.fit_precision.curve[0]
+    log_x = np.log(np.geomspace(1e7, 1e9, 6))
+    sd = np.sqrt(precision.prediction_variance(0.0075, log_x, np.log(1e11)))
+    assert point.closed_form_error == pytest.approx(np.expm1(precision.abs_error_quantile(sd, 0.9)), rel=1e-9)
+    assert point.error_percentile == pytest.approx(point.closed_form_error, rel=0.15)
+
+
+def test_a_kaplan_prior_is_converted_for_the_pure_power_law():
+    out = run(design_type="fit_precision", prior_law="kaplan_n", form="power", n_sims=20, max_replicates=1,
+              target_relative_error=0.5)
+    assert out.fit_precision.prior == pytest.approx({"A": 8.8e13**0.076, "alpha": 0.076})
+    with pytest.raises(InputError, match="form"):
+        run(design_type="fit_precision", prior_law="epoch", form="power")
+
+
 def test_the_first_design_meeting_the_target_is_returned_with_the_curve():
     out = run(design_type="fit_precision", form="power", prior_params=KAPLAN_POWER, points=6, objective="ls-log",
               n_sims=200, max_replicates=6, target_relative_error=0.03, seed=0)
