@@ -135,3 +135,15 @@ def test_the_runs_of_design_matrix_construction_serve_as_the_candidate_pool_with
     by_n = {r["N"]: r["C"] for r in table.runs}
     assert all(r["C"] == by_n[r["N"]] for r in out.runs)
     assert out.total_cost_flops <= 1e21
+
+
+def test_a_model_size_pool_at_fixed_tokens_is_designed_with_the_one_axis_law_at_that_d():
+    epoch = knowledge.published_law("epoch")["params"]
+    pool = [{"N": n, "D": 2e10} for n in np.geomspace(2e7, 2e9, 12)]
+    out = run(Input(**dict(FAST, candidates=pool, target_N=7e10, target_D=None, budget=1e21, max_repeats=3,
+                           scaling_type="model")))
+    assert out.prior["form"] == "L = E + A * x^-alpha" and out.prior["axis"] == "N"
+    assert out.prior["params"]["E"] == pytest.approx(epoch["E"] + epoch["B"] * 2e10 ** -epoch["beta"], rel=1e-12)
+    assert out.target["D"] == 2e10 and out.identifiable and out.predicted_sd is not None
+    with pytest.raises(InputError, match="vary both N and D"):
+        run(Input(**dict(FAST, candidates=pool, target="n_opt", target_compute=1e22)))

@@ -11,6 +11,7 @@ the real fitter, and the chosen design is compared with naive designs of the sam
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
 import numpy as np
@@ -136,10 +137,10 @@ class Input(BaseModel):
             if self.n_count * self.tokens_per_param_count > MAX_CANDIDATES:
                 raise ValueError(f"`n_count` x `tokens_per_param_count` must be <= {MAX_CANDIDATES} (the cap on "
                                  f"candidates); got {self.n_count * self.tokens_per_param_count}")
-        if self.target in ("loss",) and self.target_compute is None and (self.target_N is None or
-                                                                        self.target_D is None):
-            raise ValueError("target 'loss' needs `target_N` and `target_D`, or `target_compute` (the loss at the "
-                             "prior compute-optimal point); got neither")
+        if self.target == "loss" and self.target_compute is None and self.target_N is None and self.target_D is None:
+            raise ValueError("target 'loss' needs `target_N` and `target_D` (one of them may be left out when the pool "
+                             "holds the other fixed), or `target_compute` (the loss at the prior compute-optimal "
+                             "point); got none")
         if self.target == "n_opt" and self.target_compute is None:
             raise ValueError("target 'n_opt' needs `target_compute` (FLOPs); got none")
         return self
@@ -281,13 +282,58 @@ def _pool(inp: Input, defaults: list[NamedValue]) -> tuple[np.ndarray, np.ndarra
     return X, 6.0 * X[:, 0] * X[:, 1], levels
 
 
-def _target(inp: Input, form, params: dict[str, float]) -> tuple[dict[str, Any], Callable, list[str], np.ndarray]:
+@dataclass(frozen=True)
+class _Law:
+    """The law the design is optimal for: the joint law, or a one-axis saturating law when the pool
+    varies only N (D fixed) or only D (N fixed), as model- and data-scaling studies do."""
+
+    form: Any
+    params: dict[str, float]
+    source: str
+    axis: str | None = None        # None: joint in (N, D); "N" or "D": the varied axis
+    fixed: float | None = None     # the value of the other axis
+
+    def X(self, XND: np.ndarray) -> np.ndarray:
+        XND = np.asarray(XND, float).reshape(-1, 2)
+        return XND if self.axis is None else XND[:, [0 if self.axis == "N" else 1]]
+
+
+def _one_axis(joint: dict[str, float], axis: str, fixed: float) -> dict[str, float]:
+    """Epoch-style joint law with one resource held fixed: L(x) = E' + A' x^-alpha'."""
+    if axis == "N":
+        return {"E": joint["E"] + joint["B"] * fixed ** -joint["beta"], "A": joint["A"], "alpha": joint["alpha"]}
+    return {"E": joint["E"] + joint["A"] * fixed ** -joint["alpha"], "A": joint["B"], "alpha": joint["beta"]}
+
+
+def _choose_law(inp: Input, joint: dict[str, float], source: str, X: np.ndarray, done_X: np.ndarray) -> _Law:
+    allX = np.vstack([X, done_X])
+    varies = [len(np.unique(allX[:, j])) > 1 for j in (0, 1)]
+    if varies[0] == varies[1] or inp.target == "n_opt":
+        if inp.target == "n_opt" and not all(varies):
+            raise InputError("candidates", "target 'n_opt' needs candidates that vary both N and D (a joint law); "
+                                           "this pool holds one of them fixed")
+        return _Law(get_form("chinchilla"), joint, source)
+    axis, other = ("N", 1) if varies[0] else ("D", 0)
+    fixed = float(allX[0, other])
+    asked = inp.target_D if axis == "N" else inp.target_N
+    if inp.target == "loss" and asked is not None and not np.isclose(asked, fixed, rtol=1e-9):
+        return _Law(get_form("chinchilla"), joint, source)  # the target leaves the pool's line: keep the joint law
+    held = f"{'D' if axis == 'N' else 'N'} = {fixed:.4g}"
+    return _Law(get_form("saturating"), _one_axis(joint, axis, fixed), f"{source}, with {held} held fixed",
+                axis, fixed)
+
+
+def _target(inp: Input, law: _Law) -> tuple[dict[str, Any], Callable, list[str], np.ndarray]:
     """Target description, function of public values -> (q,), component names, and the target point (N, D)."""
+    form, params = law.form, law.params
     if inp.target == "exponents":
-        ia, ib = form.param_names.index("alpha"), form.param_names.index("beta")
-        return ({"quantity": "exponents", "alpha": params["alpha"], "beta": params["beta"],
-                 "units": "absolute error of alpha and beta (combined as the root sum of squares)"},
-                lambda v: np.array([v[ia], v[ib]]), ["alpha", "beta"], np.empty((0, 2)))
+        names = ["alpha", "beta"] if law.axis is None else ["alpha"]
+        where = [form.param_names.index(n) for n in names]
+        info = {"quantity": "exponents", **{n: params[n] for n in names},
+                "units": "absolute error of the exponents (combined as the root sum of squares)"}
+        if law.axis is not None:
+            info["law"] = f"one-axis law in {law.axis}: alpha is the {law.axis} exponent"
+        return info, (lambda v: np.asarray(v, float)[where]), names, np.empty((0, 2))
     if inp.target == "n_opt":
         C = inp.target_compute
         opt = compute_optimal(params, C)
@@ -295,15 +341,30 @@ def _target(inp: Input, form, params: dict[str, float]) -> tuple[dict[str, Any],
                  "prior_D_opt": float(opt["D_opt"]), "units": "sd of log N_opt (relative error)"},
                 lambda v: np.log(compute_optimal(v, C)["N_opt"]).reshape(1), ["log_N_opt"],
                 np.array([[float(opt["N_opt"]), float(opt["D_opt"])]]))
-    if inp.target_N is not None and inp.target_D is not None:
-        N, D, where = inp.target_N, inp.target_D, "given"
-    else:
-        opt = compute_optimal(params, inp.target_compute)
+    if inp.target_N is None and inp.target_D is None:
+        opt = compute_optimal(_joint_of(inp, law), inp.target_compute)
         N, D, where = float(opt["N_opt"]), float(opt["D_opt"]), f"prior compute-optimal point of C={inp.target_compute:g}"
+    else:
+        N, D, where = inp.target_N, inp.target_D, "given"
+        if N is None or D is None:
+            if law.axis is None:
+                missing = "target_N" if N is None else "target_D"
+                raise InputError(missing, f"{missing} must be given: the candidate pool varies both N and D")
+            N = N if N is not None else law.fixed
+            D = D if D is not None else law.fixed
+            where = "given, the other axis at the pool's fixed value"
     Xt = np.array([[N, D]])
-    return ({"quantity": "loss", "N": N, "D": D, "where": where, "prior_value": float(form.predict(params, Xt)[0]),
+    Xf = law.X(Xt)
+    return ({"quantity": "loss", "N": N, "D": D, "where": where, "prior_value": float(form.predict(params, Xf)[0]),
              "units": "sd of log loss (relative error)"},
-            lambda v: np.log(form.predict(v, Xt)), ["log_loss"], Xt)
+            lambda v: np.log(form.predict(v, Xf)), ["log_loss"], Xt)
+
+
+def _joint_of(inp: Input, law: _Law) -> dict[str, float]:
+    if law.axis is None:
+        return law.params
+    raise InputError("target_compute", "a loss target at `target_compute` needs a pool that varies N and D; give "
+                                       "`target_N` or `target_D` on the pool's axis instead")
 
 
 def _gate(inp: Input, flops: np.ndarray, budget_cost: float, unit_costs: np.ndarray, peak: float,
@@ -387,7 +448,6 @@ def _comparison(name, idx, X, flops, budget_flops, unit_costs, budget_cost, rows
 def run(inp: Input, progress: Callable[[float, float, str], None] | None = None) -> Output:
     warnings: list[StepWarning] = []
     defaults: list[NamedValue] = []
-    form = get_form("chinchilla")
     mfu = inp.mfu
     if mfu is None:
         d = knowledge.defaults()["mfu"]
@@ -397,7 +457,7 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
         peak = knowledge.hardware_peak(inp.hardware)
     except KeyError as exc:
         raise InputError("hardware", str(exc).strip('"')) from None
-    params, source = _prior(inp, defaults)
+    joint, source = _prior(inp, defaults)
     noise = _noise(inp, defaults)
 
     X, flops, levels = _pool(inp, defaults)
@@ -413,14 +473,18 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
 
     # sequential mode: the runs already done inform the design (and the prior, once there are enough)
     done_X = np.array([[r.N, r.D] for r in inp.completed_runs], float).reshape(-1, 2)
+    law = _choose_law(inp, joint, source, X, done_X)
+    form, params, source = law.form, law.params, law.source
     if len(inp.completed_runs) >= MIN_RUNS_TO_REFIT and inp.refit_prior:
         y = np.array([r.loss for r in inp.completed_runs])
         try:
-            res = fit_law(form, done_X, y)
+            res = fit_law(form, law.X(done_X), y)
         except LawInputError as exc:
             raise InputError("completed_runs", f"completed_runs cannot be fitted: {exc}") from None
-        if res.converged and all(np.isfinite(res.values)) and res.params["alpha"] > 0 and res.params["beta"] > 0:
+        exponents_ok = all(res.params[n] > 0 for n in ("alpha", "beta") if n in res.params)
+        if res.converged and all(np.isfinite(res.values)) and exponents_ok:
             params, source = res.params, f"fit of the {len(y)} completed runs (huber-log), replacing {source}"
+            law = _Law(form, params, source, law.axis, law.fixed)
         else:
             warnings.append(StepWarning(code="refit_failed", severity="warning",
                                         message="the fit of the completed runs did not converge to a usable law; the "
@@ -436,13 +500,13 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
         raise InputError("candidates", "the candidate pool is empty (every candidate was already run): give new "
                                        "`candidates` or widen n_min..n_max")
 
-    target_info, target_fn, target_names, Xt = _target(inp, form, params)
+    target_info, target_fn, target_names, Xt = _target(inp, law)
     _target_warnings(Xt, X, warnings)
     verdict = _gate(inp, flops, budget_cost, unit_costs, peak, mfu)
     classical = _classical(inp, budget_cost, unit_costs, flops)
 
-    rows = response_rows(form, params, X, noise.sd_of_loss)
-    done_M = information_matrix(response_rows(form, params, done_X, noise.sd_of_loss)) if len(done_X) else \
+    rows = response_rows(form, params, law.X(X), noise.sd_of_loss)
+    done_M = information_matrix(response_rows(form, params, law.X(done_X), noise.sd_of_loss)) if len(done_X) else \
         np.zeros((rows.shape[1],) * 2)
     G = target_gradient(form, params, target_fn)
     t0 = time.perf_counter()
@@ -452,9 +516,9 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
     idx = idx[np.argsort(flops[idx], kind="stable")]
     if not sel.full_rank:
         warnings.append(StepWarning(code="design_not_identifiable", severity="warning",
-                                    message="the chosen runs cannot identify all five parameters of the joint law "
-                                            "(too few runs or distinct settings): raise the budget or use cheaper "
-                                            "candidates"))
+                                    message=f"the chosen runs cannot identify all {form.n_params} parameters of "
+                                            f"the law ({form.equation}): too few runs or distinct settings; raise "
+                                            "the budget or use cheaper candidates"))
 
     if sel.counts.sum() == len(X) * inp.max_repeats:
         warnings.append(StepWarning(code="budget_exceeds_pool", severity="info",
@@ -469,13 +533,13 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
     if inp.monte_carlo_sims > 0 and len(idx):
         start = time.perf_counter()
         truncated = False
-        runnable = [(n, i) for n, i in designs if len(i) + len(done_X) >= len(JOINT)]
+        runnable = [(n, i) for n, i in designs if len(i) + len(done_X) >= form.n_params]
         for k, (name, design_idx) in enumerate(runnable):
             left = inp.time_limit_s - (time.perf_counter() - start)
             if left <= 0:
                 truncated = True
                 break
-            Xd = np.vstack([done_X, X[design_idx]])
+            Xd = law.X(np.vstack([done_X, X[design_idx]]))
             prog = None if progress is None else (lambda d, t, m, k=k, name=name: progress(
                 k * inp.monte_carlo_sims + d, len(runnable) * inp.monte_carlo_sims, f"{name}: {m}"))
             err, conv, trunc, est = _mc_errors(form, params, Xd, target_fn, inp, noise, left / (len(runnable) - k),
@@ -502,7 +566,8 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
     total_var = float(np.sum(var_each))
     return Output(
         verdict=verdict, budget=budget, classical_choice=classical, target=target_info,
-        prior={"params": params, "source": source, "form": form.equation}, noise={
+        prior={"params": params, "source": source, "form": form.equation,
+               "axis": law.axis or "N and D", "fixed": law.fixed}, noise={
             "kind": noise.kind, "sigma": noise.sigma, "ref_loss": noise.ref_loss, "power": noise.power},
         n_candidates=int(len(X)), selection_rule=sel.rule, selection_elapsed_s=elapsed, identifiable=sel.full_rank,
         runs=run_rows, csv=to_csv(run_rows, cols),
