@@ -617,7 +617,8 @@ N x tokens-per-parameter) when the full grid is too expensive. Returns the seed'
 below_gate, unaffordable, with what a minimally valid design would cost), the classical design family the
 budget affords (max runs = budget / cost per run), and, for scaling studies, the runs that most reduce the
 uncertainty of the target (loss at target_N/target_D, N_opt at target_compute, or the exponents) per unit cost:
-a locally optimal design at the prior law (default the Epoch refit of Chinchilla) with the Epoch noise level.
+a locally optimal design at the prior law (default the Epoch refit of Chinchilla; for a pool that varies only N
+or only D, its one-axis form L = E' + A x^-alpha at the fixed resource) with the Epoch noise level.
 Reports the predicted precision, a Monte Carlo check with the real fitter (switch off with
 monte_carlo_sims: 0), and a comparison with an evenly thinned grid and cheapest-first runs of the same budget.
 Sequential mode: pass `completed_runs` (with losses) to get the next runs. Next: run them, then fit_scaling_law.
