@@ -134,10 +134,10 @@ async def test_long_tools_send_progress_notifications(server):
     async def on_progress(progress, total, message):
         updates.append((progress, total, message))
 
-    spec = TOOLS["sample_size_estimation"]
+    spec = TOOLS["fit_scaling_law"]
     assert spec.long_running
     async with Client(server) as client:
-        result = await client.call_tool(spec.name, spec.example, progress_callback=on_progress)
+        result = await client.call_tool(spec.name, {**spec.example, "bootstrap": 300}, progress_callback=on_progress)
     assert not result.is_error, _text(result)
     assert updates, "a long tool must report progress"
     assert all(total and 0 <= done <= total for done, total, _ in updates)
