@@ -28,7 +28,7 @@ def anyio_backend():
 
 @pytest.fixture(scope="module")
 def server():
-    return build_server()
+    return build_server(use_cache=False)
 
 
 def _text(result) -> str:
@@ -189,7 +189,7 @@ def test_nested_models_are_inlined_so_every_field_keeps_its_description():
 
 async def test_over_stdio_a_subprocess_lists_the_tools_answers_and_survives_bad_input():
     params = StdioServerParameters(command=sys.executable, args=["-m", "scaling_design", "serve"],
-                                   env=dict(os.environ))
+                                   env={**os.environ, "SCALING_DESIGN_CACHE": "off"})
     async with Client(params, mode="legacy") as client:
         tools = (await client.list_tools()).tools
         bad = await client.call_tool("compute_optimal_allocation", {"compute": ["x"]})
@@ -198,3 +198,28 @@ async def test_over_stdio_a_subprocess_lists_the_tools_answers_and_survives_bad_
     assert bad.is_error and "compute" in _text(bad)
     assert not good.is_error
     assert [a["compute"] for a in good.structured_content["allocations"]] == [1e21, 1e23]
+
+
+async def test_the_cached_tool_list_is_the_fresh_one_and_the_tools_still_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCALING_DESIGN_CACHE", str(tmp_path))
+    async with Client(build_server()) as client:
+        fresh = (await client.list_tools()).tools
+    written = list(tmp_path.glob("tools-*.json"))
+    assert len(written) == 1
+    async with Client(build_server()) as client:
+        cached = (await client.list_tools()).tools
+        result = await client.call_tool("compute_optimal_allocation", {"compute": [1e24]})
+    assert [t.model_dump() for t in cached] == [t.model_dump() for t in fresh]
+    assert not result.is_error
+
+
+async def test_a_damaged_cache_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCALING_DESIGN_CACHE", str(tmp_path))
+    async with Client(build_server()) as client:
+        await client.list_tools()
+    (path,) = tmp_path.glob("tools-*.json")
+    path.write_text("{not json")
+    async with Client(build_server()) as client:
+        tools = (await client.list_tools()).tools
+    assert sorted(t.name for t in tools) == sorted(TOOLS)
+    assert json.loads(path.read_text())[0]["name"] == tools[0].name

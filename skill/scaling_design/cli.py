@@ -277,9 +277,7 @@ def _one_line(text: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status (0 ok, 2 bad input, 1 fault in the tool)."""
-    from pydantic import ValidationError
-
-    from .errors import format_validation_error
+    from pydantic import ValidationError  # .errors is imported only on failure: it loads the numerics
 
     try:
         args = build_parser().parse_args(argv)
@@ -287,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
     except ValidationError as exc:
+        from .errors import format_validation_error
+
         print(f"error: {_one_line(format_validation_error(exc))}", file=sys.stderr)
     except (ValueError, KeyError) as exc:  # InputError and LawInputError name their field
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

@@ -11,17 +11,28 @@ Failures never kill the server: bad input comes back as an ``isError`` result
 whose text names the field and what to send instead; an unexpected exception
 comes back the same way and is logged to stderr with its traceback.
 
+Start-up stays light: the tool list (schemas, descriptions, annotations) is cached on
+disk under a fingerprint of the package's source files and the library versions, so a
+new process answers tools/list without importing the numerical stack; the step modules
+are then imported on a background thread, and any change to the sources makes a new
+fingerprint. ``SCALING_DESIGN_CACHE`` sets the cache folder (``off`` disables it).
+
 Besides the tools: prompts (the strategy's flow, one per SOP and tactic
 document) and resources (SKILL.md, every SOP and tactic document, the published
 laws). stdio by default; streamable HTTP on 127.0.0.1 with ``serve(http=True)``.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -33,7 +44,6 @@ from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ValidationError
 
 from . import __version__
-from .errors import format_validation_error
 from .tools import TOOLS, ToolSpec
 
 __all__ = ["build_server", "serve", "flat_input_schema", "tool_error_text", "SERVER_NAME"]
@@ -118,6 +128,79 @@ def _describe_tool(spec: ToolSpec) -> _ServedTool:
     return _ServedTool(spec, tool)
 
 
+# ---------------------------------------------------------------- the tool-list cache
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _fingerprint() -> str:
+    """Changes whenever a source file, a knowledge table or a library version changes."""
+    import importlib.metadata
+
+    import pydantic
+
+    digest = hashlib.sha256()
+    versions = [__version__, sys.version, pydantic.VERSION, importlib.metadata.version("mcp")]
+    digest.update("|".join(versions).encode())
+    for path in sorted(_PACKAGE_DIR.rglob("*")):
+        if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(_PACKAGE_DIR)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _cache_dir() -> Path | None:
+    setting = os.environ.get("SCALING_DESIGN_CACHE")
+    if setting is not None:
+        return None if setting.strip().lower() in ("", "off", "0", "none") else Path(setting)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "scaling-design"
+
+
+def _cache_file(names: list[str]) -> Path | None:
+    folder = _cache_dir()
+    if folder is None:
+        return None
+    key = hashlib.sha256("|".join(names).encode()).hexdigest()[:8]
+    return folder / f"tools-{_fingerprint()}-{key}.json"
+
+
+def _read_cached_tools(path: Path | None, names: list[str]) -> list[types.Tool] | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        tools = [types.Tool.model_validate(t) for t in json.loads(path.read_text(encoding="utf-8"))]
+    except Exception:  # a damaged cache is rebuilt, never trusted
+        logger.warning("ignoring unreadable tool cache %s", path)
+        return None
+    return tools if [t.name for t in tools] == names else None
+
+
+def _write_cached_tools(path: Path | None, tools: list[types.Tool]) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]),
+                       encoding="utf-8")
+        tmp.replace(path)  # atomic: a concurrent start reads the old file or the new one
+    except OSError as exc:
+        logger.info("tool cache not written (%s)", exc)
+
+
+def _warm_up(specs: list[ToolSpec]) -> None:
+    """Import the step modules in the background so the first call does not wait for them."""
+    def load() -> None:
+        for spec in specs:
+            try:
+                spec.module
+            except Exception:
+                logger.debug("warm-up import of %s failed", spec.module_path, exc_info=True)
+
+    threading.Thread(target=load, name="scaling-design-warm-up", daemon=True).start()
+
+
 # ---------------------------------------------------------------- errors
 
 def _field_hints(spec: ToolSpec, exc: ValidationError) -> list[str]:
@@ -139,6 +222,8 @@ def _field_hints(spec: ToolSpec, exc: ValidationError) -> list[str]:
 def tool_error_text(spec: ToolSpec | None, name: str, exc: BaseException) -> str:
     """The text an agent reads when a call fails: the field, the value, the fix."""
     if isinstance(exc, ValidationError) and spec is not None:
+        from .errors import format_validation_error
+
         hints = _field_hints(spec, exc)
         text = f"Invalid arguments for {name}: {format_validation_error(exc)}."
         if hints:
@@ -265,22 +350,39 @@ def _resource_table() -> dict[str, tuple[types.Resource, Callable[[], str]]]:
 
 # ---------------------------------------------------------------- the server
 
-def build_server(tools: Mapping[str, ToolSpec] | None = None) -> Server:
-    """A low-level SDK server serving the given registry (default: all of tools.TOOLS)."""
+def build_server(tools: Mapping[str, ToolSpec] | None = None, use_cache: bool = True) -> Server:
+    """A low-level SDK server serving the given registry (default: all of tools.TOOLS).
+
+    ``use_cache`` lets the tool list come from the on-disk cache (see the module notes)."""
     registry = dict(TOOLS if tools is None else tools)
     served: dict[str, _ServedTool] = {}
     unavailable: dict[str, str] = {}
     cache: dict[str, Any] = {}
 
+    lock = threading.Lock()
+
     def load_tools() -> dict[str, _ServedTool]:
-        if not served and not unavailable:
-            for name, spec in registry.items():
-                try:
-                    served[name] = _describe_tool(spec)
-                except Exception as exc:  # one broken module must not take the other tools down
-                    unavailable[name] = f"{type(exc).__name__}: {exc}"
-                    logger.error("tool %s is unavailable: %s", name, unavailable[name])
+        with lock:
+            if not served and not unavailable:
+                _load_into(served, unavailable)
         return served
+
+    def _load_into(served: dict[str, _ServedTool], unavailable: dict[str, str]) -> None:
+        names = list(registry)
+        cache = _cache_file(names) if use_cache else None
+        cached = _read_cached_tools(cache, names)
+        if cached is not None:
+            served.update({t.name: _ServedTool(registry[t.name], t) for t in cached})
+            _warm_up(list(registry.values()))
+            return
+        for name, spec in registry.items():
+            try:
+                served[name] = _describe_tool(spec)
+            except Exception as exc:  # one broken module must not take the other tools down
+                unavailable[name] = f"{type(exc).__name__}: {exc}"
+                logger.error("tool %s is unavailable: %s", name, unavailable[name])
+        if not unavailable:
+            _write_cached_tools(cache, [entry.tool for entry in served.values()])
 
     def prompts() -> dict[str, Any]:
         if "prompts" not in cache:
