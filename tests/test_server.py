@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
 import sys
+import time
 
 import pytest
 from mcp import Client, StdioServerParameters
@@ -223,3 +226,36 @@ async def test_a_damaged_cache_is_rebuilt(tmp_path, monkeypatch):
         tools = (await client.list_tools()).tools
     assert sorted(t.name for t in tools) == sorted(TOOLS)
     assert json.loads(path.read_text())[0]["name"] == tools[0].name
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_with_http_the_server_answers_streamable_http_on_localhost():
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "scaling_design", "serve", "--http", "--port", str(port)],
+                            env={**os.environ, "SCALING_DESIGN_CACHE": "off"}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "the HTTP server did not come up"
+                time.sleep(0.1)
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            tools = (await client.list_tools()).tools
+            result = await client.call_tool("compute_optimal_allocation", {"compute": [1e24]})
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    assert sorted(t.name for t in tools) == sorted(TOOLS)
+    assert not result.is_error
