@@ -24,6 +24,10 @@ def test_at_equal_cost_the_selected_design_extrapolates_better_than_the_evenly_t
     assert sel.predicted_sd < thin.predicted_sd
     # the linearised prediction is an honest guide to the Monte Carlo spread
     assert 0.5 < sel.mc_sd / sel.predicted_sd < 2.0
+    # the thinned grid spends less than the budget: at exactly its spend the selection still wins
+    same = run(Input(**dict(EXAMPLE, budget=thin.cost_flops, monte_carlo_sims=40, seed=11, compare_naive=False)))
+    assert same.total_cost_flops <= thin.cost_flops
+    assert same.comparisons[0].mc_median_abs_error < thin.mc_median_abs_error
 
 
 def test_a_budget_below_the_cheapest_run_is_unaffordable_and_says_what_it_would_take():
