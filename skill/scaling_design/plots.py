@@ -86,23 +86,31 @@ def _plot_nd_plane(ax, n: np.ndarray, d: np.ndarray, c: np.ndarray | None) -> No
     compute = c if c is not None else 6.0 * n * d
     levels = _iso_flop_levels(compute)
     n_lo, n_hi = n.min() / 2, n.max() * 2
+    d_lo, d_hi = d.min() / 3, d.max() * 3
     grid = np.geomspace(n_lo, n_hi, 200)
     for level in levels:
         ax.plot(grid, level / (6.0 * grid), color="0.75", lw=0.9, zorder=1)
-        ax.annotate(f"{level:.1e}", (grid[-1], level / (6.0 * grid[-1])), fontsize=7, color="0.45",
-                    ha="right", va="bottom")
+        # label where the line enters the plot from the top (or at its left end)
+        x = float(np.clip(level / (6.0 * d_hi * 0.8), n_lo, n_hi))
+        y = level / (6.0 * x)
+        if d_lo <= y <= d_hi:
+            ax.annotate(f"{level:.2g}", (x, y), fontsize=7, color="0.4", ha="left", va="bottom")
     ax.plot(grid, 20.0 * grid, color="tab:green", ls="--", lw=1.0, label="20 tokens/param", zorder=2)
     unique, counts = np.unique(np.stack([n, d], axis=1), axis=0, return_counts=True)
     sizes = 25 + 20 * (counts - 1)
     ax.scatter(unique[:, 0], unique[:, 1], s=sizes, c=np.log10(6 * unique[:, 0] * unique[:, 1]), cmap="viridis",
                edgecolor="k", linewidth=0.5, zorder=3, label="planned runs (size = replicates)")
+    for (x, y), k in zip(unique, counts):
+        if k > 1:
+            ax.annotate(f"x{k}", (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7, zorder=4)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xlim(n_lo, n_hi)
+    ax.set_ylim(d_lo, d_hi)
     ax.set_xlabel("parameters N")
     ax.set_ylabel("training tokens D")
-    ax.set_ylim(d.min() / 3, d.max() * 3)
-    ax.legend(fontsize=8, loc="upper left")
-    ax.set_title("Planned runs; grey lines: iso-FLOP C = 6ND (FLOPs)", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("Planned runs; grey lines: iso-FLOP C = 6ND, labelled in FLOPs", fontsize=10)
 
 
 def _plot_two_factors(ax, names: list[str], columns: dict[str, np.ndarray]) -> None:
