@@ -290,7 +290,7 @@ def _notes(inp: Input, res: FitResult) -> list[str]:
     notes = [f"objective {res.objective_name}" + (f" with delta {inp.delta:g}" if res.objective_name == "huber-log" else "")
              + " summed over runs"]
     if res.bootstrap is None:
-        notes.append("standard errors are asymptotic (Gauss-Newton with a robust residual scale); run bootstrap >= 1000 for reported intervals")
+        notes.append("standard errors are asymptotic (Gauss-Newton with the residual variance); run bootstrap >= 1000 for reported intervals")
     else:
         notes.append("intervals are percentile bootstrap intervals, resampling scales then seeds within a scale")
         if res.objective_name == "huber-log" and res.sigma_log > 3 * inp.delta:

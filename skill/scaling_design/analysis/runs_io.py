@@ -3,7 +3,7 @@
 Accepted columns (case-insensitive; aliases in parentheses):
   N (params, n_params, parameters, model size)   D (tokens, n_tokens, training tokens)
   C (compute, flops, training flop)               U (unique tokens, unique_tokens)
-  x                                               loss (final_loss, eval_loss, val_loss, y)
+  x                                               loss (final_loss, eval_loss, val_loss)
   seed, weight                                    anything else is ignored.
 With C in place of D, D = C / (6N). Rows whose loss is empty are runs not done yet:
 they are skipped and counted, so a results template can be fitted as it fills up.
@@ -27,7 +27,7 @@ ALIASES = {
     "C": ("c", "compute", "flops", "training flop", "training_flop", "training_flops"),
     "U": ("u", "unique tokens", "unique_tokens"),
     "x": ("x",),
-    "loss": ("loss", "final_loss", "eval_loss", "val_loss", "y"),
+    "loss": ("loss", "final_loss", "eval_loss", "val_loss", "validation_loss"),
     "seed": ("seed",),
     "weight": ("weight", "w"),
 }
@@ -43,12 +43,17 @@ class RunTable:
     notes: list[str] = field(default_factory=list)
 
 
-def _canonical(name: str) -> str | None:
-    key = name.strip().lower()
-    for canon, names in ALIASES.items():
-        if key == canon.lower() or key in names:
-            return canon
-    return None
+def _match_columns(names: list[str]) -> dict[str, str]:
+    """Canonical column -> the CSV column that supplies it. A column named exactly as the
+    canonical one wins over an alias (a file may carry both, e.g. plot coordinates)."""
+    keys = {n: n.strip().lower() for n in names}
+    chosen: dict[str, str] = {}
+    for canon, aliases in ALIASES.items():
+        exact = [n for n, k in keys.items() if k == canon.lower()]
+        alias = [n for n, k in keys.items() if k in aliases]
+        if exact or alias:
+            chosen[canon] = (exact or alias)[0]
+    return chosen
 
 
 def _to_float(value, column: str, row: int) -> float:
@@ -64,15 +69,10 @@ def from_rows(rows: list[dict], form: LawForm, source: str = "runs") -> RunTable
     """Build the arrays for `form` from row dicts keyed by column name (aliases allowed)."""
     if not rows:
         raise InputError(source, f"{source} is empty; give at least {form.n_params} runs with {list(form.inputs)} and loss")
-    columns: dict[str, list[float]] = {}
-    present = []
-    for name in rows[0].keys():
-        canon = _canonical(str(name))
-        present.append(str(name))
-        if canon is not None and canon not in columns:
-            columns[canon] = [_to_float(r.get(name), canon, i) for i, r in enumerate(rows)]
+    present = [str(n) for n in rows[0].keys()]
     notes: list[str] = []
-    cols = {k: np.array(v, float) for k, v in columns.items()}
+    cols = {canon: np.array([_to_float(r.get(name), canon, i) for i, r in enumerate(rows)], float)
+            for canon, name in _match_columns(present).items()}
     if "D" in form.inputs and "D" not in cols and "C" in cols and "N" in cols:
         cols["D"] = cols["C"] / (6.0 * cols["N"])
         notes.append("D computed from C as C / (6N)")

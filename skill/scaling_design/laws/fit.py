@@ -370,16 +370,14 @@ def _assemble(form, X, y, polisher: Polisher, z, value, ok, report) -> FitResult
 
 
 def _covariance(form, polisher, z, internal, public, X, pred, log_resid):
-    """Asymptotic covariance of the public parameters: Gauss-Newton with a robust residual
-    scale (MAD of log residuals), mapped by the delta method. An approximation; the
+    """Asymptotic covariance of the public parameters: Gauss-Newton with the residual
+    variance of the log residuals, mapped by the delta method. An approximation; the
     bootstrap is the reported uncertainty when it is run."""
     n, p = X.shape[0], form.n_params
     if n <= p:
         return None
     J = form.jacobian_internal(internal, X) / pred[:, None]
-    s2 = float(np.sum(log_resid**2) / (n - p))
-    mad = 1.4826 * np.median(np.abs(log_resid - np.median(log_resid)))
-    s2 = min(s2, mad**2) if mad > 0 else s2
+    s2 = float(np.sum(log_resid**2) / (n - p))  # the plain residual variance: the robust MAD is smaller and understates
     try:
         cov_int = s2 * np.linalg.pinv(J.T @ J, rcond=1e-15)
     except np.linalg.LinAlgError:
