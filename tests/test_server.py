@@ -99,7 +99,8 @@ async def test_a_bad_value_comes_back_as_an_error_naming_the_field_and_its_descr
     assert result.is_error
     text = _text(result)
     assert "compute" in text and "a lot" in text
-    assert "Fix:" in text and TOOLS["compute_optimal_allocation"].input_model.model_fields["compute"].description in text
+    description = TOOLS["compute_optimal_allocation"].input_model.model_fields["compute"].description
+    assert "Fix:" in text and description.rstrip(". ") in text
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -153,10 +154,13 @@ async def test_prompts_cover_the_strategy_and_every_procedure_document(server, m
     async with Client(server, mode=mode) as client:
         names = {p.name for p in (await client.list_prompts()).prompts}
         flow = await client.get_prompt("scaling_design", {"question": "How does loss scale with | model size?"})
+        step = await client.get_prompt("level_specification", {"context": "a 1B decoder, 20B tokens"})
     assert {"scaling_design"} | {d.name for d in procedure_docs()} == names
     text = flow.messages[0].content.text
     assert "How does loss scale with | model size?" in text  # user text arrives verbatim, never templated
     assert "Budget Gate" in text
+    step_text = step.messages[0].content.text
+    assert "`level_specification`" in step_text and "a 1B decoder, 20B tokens" in step_text
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -213,7 +213,7 @@ def _field_hints(spec: ToolSpec, exc: ValidationError) -> list[str]:
         if err.get("type") == "extra_forbidden":
             hints.append(f"remove `{top}`; accepted fields: {', '.join(fields)}")
         elif top in fields and fields[top].description:
-            hint = f"`{top}`: {fields[top].description}"
+            hint = f"`{top}`: {fields[top].description.rstrip('. ')}"
             if hint not in hints:
                 hints.append(hint)
     return hints
