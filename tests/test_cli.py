@@ -114,6 +114,7 @@ def test_call_reads_the_arguments_from_stdin(monkeypatch, capsys):
     (["allocate", "--compute", "1e24", "--law", "no-such-law"], "law"),
     (["fit", "{missing}", "--form", "chinchilla"], "csv_path"),
     (["fit", "runs.csv", "--form", "cubic"], "form"),
+    (["fit", "runs.csv", "--form", "chinchilla", "--predict", "N:7e10"], "--predict"),
 ])
 def test_bad_input_is_one_line_on_stderr_naming_the_field_with_exit_status_2(tmp_path, capsys, argv, named):
     argv = [a.replace("{missing}", str(tmp_path / "missing")) for a in argv]
@@ -163,9 +164,10 @@ def test_fit_as_text_prints_the_fit_report_and_writes_the_figures(tmp_path, caps
     path = tmp_path / "runs.csv"
     _synthetic_runs(path, {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}, noise=0.005)
     code, out, err = _run(capsys, "fit", str(path), "--form", "chinchilla", "--format", "text",
-                          "--plots", str(tmp_path / "figs"))
+                          "--predict", "N=7e10,D=1.4e12", "--plots", str(tmp_path / "figs"))
     assert code == 0, err
     assert out.startswith("## Fitted scaling law") and "| alpha |" in out
+    assert "| N=7e+10, D=1.4e+12 |" in out and "decades beyond the data" in out
     assert (tmp_path / "figs" / "fit.png").stat().st_size > 5000
     assert (tmp_path / "figs" / "residuals.png").stat().st_size > 5000
 
@@ -174,6 +176,21 @@ def _closed_form_n_opt(p, compute):
     """Hoffmann et al. 2022, appendix: N_opt = G (C/6)^(beta/(alpha+beta)), G = (alpha A / (beta B))^(1/(alpha+beta))."""
     g = (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / (p["alpha"] + p["beta"]))
     return g * (compute / 6) ** (p["beta"] / (p["alpha"] + p["beta"]))
+
+
+def test_the_fit_figure_draws_the_interval_band_of_the_same_fit(tmp_path):
+    from scaling_design.plots import _band_from_predictions, _curves, band_points
+
+    path = tmp_path / "runs.csv"
+    _synthetic_runs(path, {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}, noise=0.005)
+    fit_tool = TOOLS["fit_scaling_law"]
+    fit = fit_tool.call({"csv_path": str(path), "form": "chinchilla"})
+    band = fit_tool.call({"csv_path": str(path), "form": "chinchilla", "predict_at": band_points(fit)}).predictions
+    rows = [b.model_dump(mode="json") for b in band]
+    dumped = fit.model_dump(mode="json")
+    for _, _, Xg in _curves(dumped):
+        low, high = _band_from_predictions(rows, Xg, list(fit.inputs))
+        assert low is not None and np.all(low < high)
 
 
 def test_allocate_gives_the_closed_form_optimum_of_the_published_law(capsys):

@@ -155,6 +155,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     for key in ("objective", "delta", "bootstrap", "seed"):
         if getattr(args, key) is not None:
             arguments[key] = getattr(args, key)
+    if args.predict:
+        arguments["predict_at"] = [_point(text) for text in args.predict]
     result = get_tool("fit_scaling_law").call(arguments)
     if args.format == "text":
         from .report import render_fit
@@ -163,11 +165,29 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     else:
         _print_json(result)
     if args.plots:
-        from .plots import plot_fit
+        from .plots import band_points, plot_fit
 
-        for path in plot_fit(result, Path(args.plots)):
+        band = None
+        if getattr(result, "covariance", None) is None:
+            # The interval band: the same fit asked for intervals along the drawn curves.
+            band = get_tool("fit_scaling_law").call({**arguments, "predict_at": band_points(result)}).predictions
+        for path in plot_fit(result, Path(args.plots), band=band):
             print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def _point(text: str) -> dict[str, float]:
+    """'N=7e10,D=1.4e12' -> {'N': 7e10, 'D': 1.4e12}."""
+    point = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        try:
+            point[name.strip()] = float(value)
+        except ValueError:
+            raise UsageError(f"--predict must look like N=7e10,D=1.4e12; got {text!r}") from None
+        if not sep or not name.strip():
+            raise UsageError(f"--predict must look like N=7e10,D=1.4e12; got {text!r}")
+    return point
 
 
 def _cmd_allocate(args: argparse.Namespace) -> int:
@@ -253,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", type=int, metavar="N", help="bootstrap replicates for the intervals")
     p.add_argument("--seed", type=int, help="random seed of the bootstrap")
     p.add_argument("--format", choices=("json", "text"), default="json", help="json (default) or a markdown report")
+    p.add_argument("--predict", action="append", metavar="N=..,D=..",
+                   help="a point to predict the loss at, e.g. N=7e10,D=1.4e12 (x=... for one-input forms); repeat")
     p.add_argument("--plots", metavar="DIR", help="also write the fit and residual figures into DIR")
     p.set_defaults(func=_cmd_fit)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_plan", "plot_fit", "planned_runs", "PARAMETER_COLUMNS", "TOKEN_COLUMNS", "COMPUTE_COLUMNS"]
+__all__ = ["plot_plan", "plot_fit", "band_points", "planned_runs", "PARAMETER_COLUMNS", "TOKEN_COLUMNS", "COMPUTE_COLUMNS"]
 
 PARAMETER_COLUMNS = ("N", "parameters", "params", "n_params", "active_parameters")
 TOKEN_COLUMNS = ("D", "tokens", "n_tokens", "training_tokens")
@@ -206,72 +206,104 @@ def _groups_by_ratio(n: np.ndarray, d: np.ndarray, max_groups: int = 6) -> np.nd
     return np.round(centres[idx], 1)
 
 
-def plot_fit(fit_output: Any, out_dir: Path) -> list[Path]:
-    """The fitted law over its data, with its band and the prediction targets; and the residuals."""
-    fit = _dump(fit_output)
+def _law_data(fit: dict[str, Any]) -> tuple[list[str], np.ndarray, np.ndarray]:
     runs = fit.get("runs_used") or []
-    if not runs:
-        return []
     inputs = list(fit["inputs"])
-    X = np.array([[r["at"][k] for k in inputs] for r in runs], dtype=float)
-    y = np.array([r["loss"] for r in runs], dtype=float)
-    targets = fit.get("predictions") or []
+    X = np.array([[r["at"][k] for k in inputs] for r in runs], dtype=float).reshape(-1, len(inputs))
+    return inputs, X, np.array([r["loss"] for r in runs], dtype=float)
+
+
+def _curves(fit: dict[str, Any], n_grid: int = 60) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The curves the law figure draws: (label, mask of the runs they go through, X along the curve).
+
+    The first input (N, or x) runs over the data and the prediction targets; a joint law is drawn
+    along lines of constant tokens per parameter, other inputs at the median of their runs.
+    """
+    inputs, X, _ = _law_data(fit)
+    targets = [t["at"][inputs[0]] for t in fit.get("predictions") or [] if inputs[0] in t["at"]]
+    lo, hi = min([X[:, 0].min()] + targets) / 1.5, max([X[:, 0].max()] + targets) * 1.5
+    grid = np.geomspace(lo, hi, n_grid)
+    if len(inputs) == 1:
+        return [("fit", np.ones(len(X), dtype=bool), grid[:, None])]
+    ratio = _groups_by_ratio(X[:, 0], X[:, 1])
+    curves = []
+    for key in np.unique(ratio):
+        mask = ratio == key
+        rest = [np.full_like(grid, np.median(X[mask, j])) for j in range(2, len(inputs))]
+        curves.append((f"D/N = {10.0 ** key:.3g}", mask, np.column_stack([grid, grid * 10.0 ** key] + rest)))
+    return curves
+
+
+def band_points(fit_output: Any) -> list[dict[str, float]]:
+    """Points along the drawn curves, to ask fit_scaling_law for intervals (its `predict_at`)."""
+    fit = _dump(fit_output)
+    inputs = list(fit["inputs"])
+    return [dict(zip(inputs, map(float, row))) for _, _, Xg in _curves(fit) for row in Xg]
+
+
+def plot_fit(fit_output: Any, out_dir: Path, band: list[Any] | None = None) -> list[Path]:
+    """The fitted law over its data, with its 95% band and the prediction targets; and the residuals.
+
+    The band comes from the output's parameter covariance when it carries one, otherwise from `band`:
+    fit_scaling_law's predictions at band_points(fit_output) (the same fit asked for those points)."""
+    fit = _dump(fit_output)
+    if not fit.get("runs_used"):
+        return []
     out_dir = Path(out_dir)
-    paths = [_plot_law(fit, inputs, X, y, targets, out_dir / "fit.png"), _plot_residuals(fit, X, inputs, runs,
-                                                                                          out_dir / "residuals.png")]
-    return paths
+    band_rows = [_dump(b) for b in band] if band else None
+    return [_plot_law(fit, band_rows, out_dir / "fit.png"), _plot_residuals(fit, out_dir / "residuals.png")]
 
 
-def _plot_law(fit, inputs, X, y, targets, path: Path) -> Path:
+def _band_from_predictions(rows: list[dict[str, Any]], Xg: np.ndarray, inputs: list[str]):
+    lookup = {tuple(round(float(r["at"][k]), 6) for k in inputs): r for r in rows}
+    hits = [lookup.get(tuple(round(float(v), 6) for v in row)) for row in Xg]
+    if any(h is None for h in hits):
+        return None, None
+    return (np.array([h["interval"]["low"] for h in hits]), np.array([h["interval"]["high"] for h in hits]))
+
+
+def _plot_law(fit, band_rows, path: Path) -> Path:
     import matplotlib
 
+    inputs, X, y = _law_data(fit)
+    targets = fit.get("predictions") or []
     fig = _figure()
     ax = fig.add_subplot()
-    primary = 0  # N for the joint laws, x for single-factor laws
-    x_all = [X[:, primary]] + [np.array([t["at"][inputs[primary]]]) for t in targets if inputs[primary] in t["at"]]
-    lo, hi = min(v.min() for v in x_all) / 1.5, max(v.max() for v in x_all) * 1.5
-    grid = np.geomspace(lo, hi, 200)
-    if len(inputs) == 1:
-        groups = {None: np.ones(len(y), dtype=bool)}
-    else:
-        ratio = _groups_by_ratio(X[:, 0], X[:, 1])
-        groups = {r: ratio == r for r in np.unique(ratio)}
-    colours = matplotlib.colormaps["viridis"](np.linspace(0.05, 0.9, len(groups)))
-    for colour, (key, mask) in zip(colours, groups.items()):
-        if key is None:
-            Xg, label = grid[:, None], "fit"
-        else:
-            # Along a constant tokens-per-parameter line; other inputs at their median.
-            rest = [np.full_like(grid, np.median(X[mask, j])) for j in range(2, len(inputs))]
-            Xg = np.column_stack([grid, grid * 10.0 ** key] + rest)
-            label = f"D/N = {10.0 ** key:.3g}"
-        pred, band_lo, band_hi = _law_curve(fit, Xg)
-        ax.plot(grid, pred, color=colour, lw=1.4, label=label)
-        if band_lo is not None:
-            ax.fill_between(grid, band_lo, band_hi, color=colour, alpha=0.2, lw=0)
-        ax.scatter(X[mask, primary], y[mask], color=colour, edgecolor="k", linewidth=0.4, s=22, zorder=3)
+    curves = _curves(fit)
+    colours = matplotlib.colormaps["viridis"](np.linspace(0.05, 0.9, len(curves)))
+    banded = False
+    for colour, (label, mask, Xg) in zip(colours, curves):
+        pred, low, high = _law_curve(fit, Xg)
+        if low is None and band_rows:
+            low, high = _band_from_predictions(band_rows, Xg, inputs)
+        ax.plot(Xg[:, 0], pred, color=colour, lw=1.4, label=label)
+        if low is not None:
+            banded = True
+            ax.fill_between(Xg[:, 0], low, high, color=colour, alpha=0.2, lw=0)
+        ax.scatter(X[mask, 0], y[mask], color=colour, edgecolor="k", linewidth=0.4, s=22, zorder=3)
     for t in targets:
-        if inputs[primary] not in t["at"]:
+        if inputs[0] not in t["at"]:
             continue
-        x0, pi = t["at"][inputs[primary]], t["prediction_interval"]
+        x0, pi = t["at"][inputs[0]], t["prediction_interval"]
         ax.errorbar([x0], [t["loss"]], yerr=[[t["loss"] - pi["low"]], [pi["high"] - t["loss"]]], fmt="*", ms=12,
                     color="tab:red", capsize=3, zorder=4,
                     label=f"target ({t['decades_beyond_data']:.2g} decades beyond data)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     _plain_ticks(ax.yaxis)
-    ax.set_xlabel({"N": "parameters N", "x": "scale x"}.get(inputs[primary], inputs[primary]))
+    ax.set_xlabel({"N": "parameters N", "x": "scale x"}.get(inputs[0], inputs[0]))
     ax.set_ylabel("loss")
-    band = "; band: 95% (delta method)" if fit.get("covariance") is not None else ""
+    band = f"; bands: {fit.get('se_source', '')} 95% intervals of the law" if banded else ""
     ax.set_title(f"{fit['form']} fit, {fit.get('n_runs', len(y))} runs{band}", fontsize=10)
     ax.legend(fontsize=7, loc="best")
     return _save(fig, path)
 
 
-def _plot_residuals(fit, X, inputs, runs, path: Path) -> Path:
+def _plot_residuals(fit, path: Path) -> Path:
+    inputs, X, _ = _law_data(fit)
     fig = _figure(6.4, 3.6)
     ax = fig.add_subplot()
-    resid = np.array([r["log_residual"] for r in runs], dtype=float)
+    resid = np.array([r["log_residual"] for r in fit["runs_used"]], dtype=float)
     ax.axhline(0.0, color="k", lw=0.8)
     sigma = fit.get("sigma_log")
     if sigma:
