@@ -145,7 +145,7 @@ class Output(BaseModel):
     checks: list[Check] = Field(description="Consistency checks of the whole plan.")
     verdict: Verdict = Field(description="ready, needs-revision (minor check failed) or major-issues.")
     reasons: list[str] = Field(description="Why the verdict: each failed check, and what to change.")
-    defaults_used: list[dict[str, Any]] = Field(description="Defaults the strategy chose, with sources.")
+    defaults_used: list[fi.DefaultUsed] = Field(description="Defaults the strategy chose, with sources.")
     warnings: list[dict[str, Any]] = Field(description="Warnings of every step, each with the step's name.")
     report_markdown: str = Field(description="The whole plan as a markdown report (a section per step).")
 
@@ -176,8 +176,8 @@ EXAMPLE: dict[str, Any] = {
 
 # ---------------------------------------------------------------- small helpers
 
-def _default(defaults: list[dict[str, Any]], name: str, value: Any, source: str) -> None:
-    defaults.append({"name": name, "value": value, "source": source})
+def _default(defaults: list[fi.DefaultUsed], name: str, value: Any, source: str) -> None:
+    defaults.append(fi.DefaultUsed(name=name, value=value, source=source))
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:
@@ -548,7 +548,7 @@ def _scaled(progress: Callable | None, step: int, total: int, label: str) -> Cal
 def run(inp: Input, progress: Callable[[float, float, str], None] | None = None) -> Output:
     total = len(STEP_ORDER)
     tick = (lambda i, msg: progress(i, total, msg)) if progress is not None else (lambda i, msg: None)
-    defaults: list[dict[str, Any]] = []
+    defaults: list[fi.DefaultUsed] = []
 
     tick(0, "factor_identification")
     fi_out = _identify(inp)
