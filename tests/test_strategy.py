@@ -138,3 +138,12 @@ def test_the_level_check_names_levels_the_run_table_dropped(model_plan):
 def test_the_output_schema_is_the_tool_contract():
     assert TOOLS["scaling_design"].output_model is Output
     assert {"verdict", "reasons", "report_markdown", *STEP_ORDER} <= set(Output.model_fields)
+
+
+def test_a_data_study_without_a_model_size_gets_the_largest_model_the_budget_can_sweep():
+    plan = run(Input(question="How does loss scale with the amount of training data?", scaling_type="data",
+                     budget_flops=1e20, n_sims=20))
+    chosen = next(d for d in plan.defaults_used if d.name == "fixed_parameters")
+    assert {r["N"] for r in plan.design_matrix_construction.runs} == {chosen.value}
+    assert "fits the budget" in chosen.source
+    assert plan.summary.total_flops <= 1e20 and plan.verdict == "ready", plan.reasons

@@ -225,13 +225,25 @@ def _fixed_parameters(inp: Input, fi_out: fi.Output, defaults: list) -> float | 
         raise InputError("fixed_parameters", "an inference study needs the model size served: give "
                                              "fixed_parameters (e.g. 7e9)")
     d_axis = _axis(fi_out, "tokens")
+    d_min = inp.scale_min or (d_axis.minimum if d_axis is not None else None)
     d_max = inp.scale_max or (d_axis.maximum if d_axis is not None else None)
     if d_max is None:
         return None
     params = d_max / 20.0
-    _default(defaults, "fixed_parameters", params, f"the largest token level ({d_max:.3g}) / 20, so the model is "
-                                                   f"compute-optimal at the largest data size; "
-                                                   f"{TOKENS_PER_PARAMETER_SOURCE}")
+    source = (f"the largest token level ({d_max:.3g}) / 20, so the model is compute-optimal at the largest data "
+              f"size; {TOKENS_PER_PARAMETER_SOURCE}")
+    if fi_out.budget_flops is not None and d_min is not None:
+        # Never a model whose sweep the budget cannot pay: 6 N sum(D) per replicate over geometric levels.
+        k = inp.num_levels or 6
+        tokens = sum(d_min * (d_max / d_min) ** (i / (k - 1)) for i in range(k))
+        replicates = _replicate_floor(knowledge.budget_gate("data"))
+        affordable = fi_out.budget_flops / (6.0 * tokens * replicates)
+        if affordable < params:
+            params = affordable
+            source = (f"the largest model whose sweep ({k} geometric token levels {d_min:.3g}-{d_max:.3g}, "
+                      f"{replicates} replicates, C = 6ND) fits the budget; smaller than the Chinchilla-optimal "
+                      f"{d_max / 20.0:.3g} for the largest level")
+    _default(defaults, "fixed_parameters", params, source)
     return params
 
 
