@@ -147,3 +147,13 @@ def test_a_data_study_without_a_model_size_gets_the_largest_model_the_budget_can
     assert {r["N"] for r in plan.design_matrix_construction.runs} == {chosen.value}
     assert "fits the budget" in chosen.source
     assert plan.summary.total_flops <= 1e20 and plan.verdict == "ready", plan.reasons
+
+
+def test_isoflop_scale_points_count_the_model_sizes_of_the_thinnest_budget():
+    from scaling_design.strategy import _check_final_levels, _scale_points
+
+    runs = [{"C": 1e18, "N": n, "D": 1e18 / (6 * n)} for n in (1e7, 2e7, 4e7, 8e7, 1.6e8, 3.2e8)]
+    runs += [{"C": 1e19, "N": n, "D": 1e19 / (6 * n)} for n in (5e7, 1e8)]
+    assert _scale_points(runs, "compute_optimal") == 2
+    check = _check_final_levels(runs, "compute_optimal", (6, 10))
+    assert not check.passed and check.severity == "major" and "thinnest isoFLOP budget" in check.detail

@@ -112,7 +112,9 @@ class Check(BaseModel):
 class Summary(BaseModel):
     scaling_type: str = Field(description="The scaling type studied.")
     design: str = Field(description="The design built (one_axis_sweep, isoflop, inference_grid, ...).")
-    scale_points: int = Field(description="Distinct settings of the main axis in the final plan.")
+    scale_points: int = Field(description="Distinct settings of the main axis in the final plan (isoFLOP designs: "
+                                          "the fewest model sizes of any budget).")
+    compute_budgets: int | None = Field(None, description="isoFLOP designs: the number of compute budgets.")
     replicates: int = Field(description="Seeds per setting in the final plan.")
     n_runs: int = Field(description="Runs in the final plan.")
     total_flops: float | None = Field(description="Training FLOPs of the final plan (null for inference studies).")
@@ -449,16 +451,29 @@ def _check_levels(ls_out: ls.Output, dm_out: dmc.Output, scaling_type: str) -> C
                  f"the run table uses exactly the specified levels of {', '.join(compared) or 'every factor'}")
 
 
-def _check_final_levels(final_runs: list[dict[str, Any]], column: str, gate_points: tuple[float, float]) -> Check:
-    points = len({float(r[column]) for r in final_runs if column in r})
-    low = int(gate_points[0])
-    if points < 4:
+def _scale_points(final_runs: list[dict[str, Any]], scaling_type: str) -> int:
+    """Distinct settings of the main axis; for isoFLOP designs, the fewest model sizes of any budget."""
+    if scaling_type == "compute_optimal":
+        sizes: dict[float, set[float]] = {}
+        for r in final_runs:
+            sizes.setdefault(float(r["C"]), set()).add(float(r["N"]))
+        return min((len(v) for v in sizes.values()), default=0)
+    column = {"model": "N", "data": "D", "inference": "batch_size"}[scaling_type]
+    return len({float(r[column]) for r in final_runs if column in r})
+
+
+def _check_final_levels(final_runs: list[dict[str, Any]], scaling_type: str, gate_points: tuple[float, float]) -> Check:
+    points = _scale_points(final_runs, scaling_type)
+    what = "model sizes in the thinnest isoFLOP budget" if scaling_type == "compute_optimal" else \
+        "distinct scale points"
+    # A power law needs at least 4 points; an isoFLOP parabola needs at least 3 (5 or more to be safe).
+    floor = 3 if scaling_type == "compute_optimal" else 4
+    low, high = int(gate_points[0]), int(gate_points[1])
+    if points < floor:
         return Check(name="scale_points", passed=False, severity="major",
-                     detail=f"{points} distinct {column} values in the plan: a power law needs at least 4 scale "
-                            "points; raise the budget or narrow the range")
+                     detail=f"{points} {what}: the fit needs at least {floor}; raise the budget or narrow the range")
     return Check(name="scale_points", passed=points >= low, severity="minor",
-                 detail=f"{points} distinct {column} values in the plan; the Budget Gate asks "
-                        f"{int(gate_points[0])}-{int(gate_points[1])}" +
+                 detail=f"{points} {what}; the Budget Gate asks {low}-{high}" +
                         ("" if points >= low else ": add scale points or raise the budget"))
 
 
@@ -636,14 +651,13 @@ def _assemble(inp, fi_out, ls_out, ms_out, dm_out, ss_out, bc_out, gate, replica
         total_hours, source = dm_out.cost.total_gpu_hours, "design_matrix_construction"
     setting_columns = {"model": ("N", "D"), "data": ("N", "D"), "compute_optimal": ("N", "D"),
                        "inference": ("batch_size", "seq_len", "N")}[scaling_type]
-    main_column = {"model": "N", "data": "D", "compute_optimal": "C", "inference": "batch_size"}[scaling_type]
     steps = {"factor_identification": fi_out, "level_specification": ls_out, "metric_specification": ms_out,
              "design_matrix_construction": dm_out, "sample_size_estimation": ss_out,
              "budget_constrained_design": bc_out}
     checks = [
         _check_factors(fi_out, dm_out, scaling_type),
         _check_levels(ls_out, dm_out, scaling_type),
-        _check_final_levels(final_runs, main_column, _range(gate["scale_points"])),
+        _check_final_levels(final_runs, scaling_type, _range(gate["scale_points"])),
         _check_replicates(final_runs, setting_columns, replicates, target_met, ss_out),
         _check_budget(total_flops, total_hours, fi_out, inp),
         _check_gate_runs(len(final_runs), gate),
@@ -664,7 +678,9 @@ def _assemble(inp, fi_out, ls_out, ms_out, dm_out, ss_out, bc_out, gate, replica
         used = total_hours / budget_hours
     counts = _replicate_counts(final_runs, setting_columns)
     summary = Summary(scaling_type=scaling_type, design=dm_out.design,
-                      scale_points=len({float(r[main_column]) for r in final_runs if main_column in r}),
+                      scale_points=_scale_points(final_runs, scaling_type),
+                      compute_budgets=len({float(r["C"]) for r in final_runs}) if scaling_type == "compute_optimal"
+                      else None,
                       replicates=min(counts) if counts else 0, n_runs=len(final_runs), total_flops=total_flops,
                       total_gpu_hours=total_hours, budget_flops=fi_out.budget_flops, budget_gpu_hours=budget_hours,
                       budget_used=used)
