@@ -85,7 +85,7 @@ def test_a_budget_too_small_for_the_gate_is_a_major_issue():
     plan = run(Input(**{**MODEL, "budget_gpu_hours": 5}))
     assert plan.verdict == "major-issues"
     assert plan.summary.total_flops <= plan.summary.budget_flops  # the tactic never overspends ...
-    assert plan.reasons[0].startswith("scale_points: 2 distinct N values")  # ... so too few points remain
+    assert plan.reasons[0].startswith("scale_points: 2 distinct scale points")  # ... so too few points remain
 
 
 def test_a_budget_below_the_gate_minimum_of_runs_asks_for_revision():
