@@ -102,7 +102,7 @@ async def tool_call_latency(calls: int) -> tuple[list[float], list[float]]:
         spec.call(args)
         direct.append(time.perf_counter() - t0)
     served = []
-    async with Client(build_server()) as client:
+    async with Client(build_server(use_cache=False)) as client:
         await client.list_tools()
         for _ in range(5):  # warm-up: first-call imports and caches
             await client.call_tool(spec.name, args)
@@ -124,7 +124,8 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=200, help="tool calls timed")
     args = parser.parse_args()
     print(f"command: {sys.executable} {' '.join(sys.argv)}")
-    print(f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPUs, load average {load}; python {sys.version.split()[0]}")
 
     serve = [sys.executable, "-m", "scaling_design", "serve"]
     cache = tempfile.mkdtemp(prefix="scaling-design-bench-")
