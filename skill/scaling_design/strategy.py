@@ -176,7 +176,7 @@ EXAMPLE: dict[str, Any] = {
 }
 
 
-# ---------------------------------------------------------------- small helpers
+# ---------------------------------------------------------------- small pieces
 
 def _default(defaults: list[fi.DefaultUsed], name: str, value: Any, source: str) -> None:
     defaults.append(fi.DefaultUsed(name=name, value=value, source=source))
