@@ -263,3 +263,28 @@ async def test_with_http_the_server_answers_streamable_http_on_localhost():
             proc.kill()
     assert sorted(t.name for t in tools) == sorted(TOOLS)
     assert not result.is_error
+
+
+async def test_a_non_finite_number_in_an_output_is_reported_as_a_fault_naming_the_field():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from scaling_design.tools import ToolSpec
+
+    class Input(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        x: float = Field(1.0, description="a number")
+
+    class Output(BaseModel):
+        ratio: float = Field(description="0/0 in floating point")
+
+    module = type(sys)("nan_step")
+    module.Input, module.Output, module.DESCRIPTION, module.EXAMPLE = Input, Output, "A step whose output is NaN.", {}
+    module.run = lambda inp: Output(ratio=float("nan"))
+    sys.modules["nan_step"] = module
+    try:
+        async with Client(build_server({"nan_step": ToolSpec("nan_step", "nan_step")}, use_cache=False)) as client:
+            result = await client.call_tool("nan_step", {})
+    finally:
+        del sys.modules["nan_step"]
+    assert result.is_error
+    assert "non-finite numbers at ratio" in _text(result) and "fault in the tool" in _text(result)

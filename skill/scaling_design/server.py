@@ -235,6 +235,17 @@ def tool_error_text(spec: ToolSpec | None, name: str, exc: BaseException) -> str
             "not in the arguments; the server is still running.")
 
 
+def _non_finite_paths(value: Any, path: str = "") -> list[str]:
+    """Where a dumped output holds NaN or an infinity (dotted paths)."""
+    if isinstance(value, float):
+        return [] if value == value and abs(value) != float("inf") else [path or "output"]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite_paths(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _non_finite_paths(v, f"{path}[{i}]")]
+    return []
+
+
 def _error_result(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
 
@@ -420,7 +431,12 @@ def build_server(tools: Mapping[str, ToolSpec] | None = None, use_cache: bool = 
             return _error_result(tool_error_text(spec, name, exc))
         try:
             structured = output.model_dump(mode="json")
-            text = json.dumps(structured)
+            bad = _non_finite_paths(structured)
+            if bad:  # NaN is not JSON, and null would break the output schema: a fault to report, not hide
+                logger.error("tool %s returned non-finite numbers at %s", name, bad)
+                return _error_result(f"{name} produced non-finite numbers at {', '.join(bad[:5])}; this is a fault "
+                                     "in the tool, not in the arguments; the server is still running.")
+            text = json.dumps(structured, allow_nan=False)
         except Exception as exc:
             logger.exception("tool %s returned an output that does not serialise", name)
             return _error_result(tool_error_text(spec, name, exc))
