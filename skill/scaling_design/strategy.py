@@ -285,12 +285,11 @@ def _design_input(inp: Input, scaling_type: str, ls_out: ls.Output, fixed: dict[
                   replicates: int, result_columns: list[str]) -> dmc.Input:
     common = {"replicates": replicates, "seed": inp.seed, "hardware": inp.hardware, "mfu": inp.mfu,
               "result_columns": result_columns}
-    if scaling_type == "model":
-        return dmc.Input(design="one_axis_sweep", factors=[{"name": "N", "levels": _levels(ls_out, "parameters")}],
-                         fixed={"D": fixed["D"]}, **common)
-    if scaling_type == "data":
-        return dmc.Input(design="one_axis_sweep", factors=[{"name": "D", "levels": _levels(ls_out, "tokens")}],
-                         fixed={"N": fixed["N"]}, **common)
+    if scaling_type in ("model", "data"):
+        # level_specification's factors as they are: the design step maps parameters/tokens to N/D
+        factors = [f.model_dump(mode="json") for f in ls_out.factors]
+        held = {"D": fixed["D"]} if scaling_type == "model" else {"N": fixed["N"]}
+        return dmc.Input(design="one_axis_sweep", factors=factors, fixed=held, **common)
     if scaling_type == "compute_optimal":
         return dmc.Input(design="isoflop", compute_budgets=_levels(ls_out, "compute"), **common)
     return dmc.Input(design="inference_grid", factors=[
@@ -324,8 +323,9 @@ def _target_compute(inp: Input, ls_out: ls.Output, defaults: list) -> float:
     if inp.target_compute is not None:
         return inp.target_compute
     top = max(_levels(ls_out, "compute"))
-    _default(defaults, "target_compute", 100.0 * top, "100 x the largest planned budget: two decades of "
-                                                      "extrapolation, as Hoffmann et al. 2022 (3e21 -> 5.8e23)")
+    _default(defaults, "target_compute", 100.0 * top, "100 x the largest planned budget: about the two decades "
+                                                      "Hoffmann et al. 2022 extrapolated (isoFLOP budgets up to 3e21, "
+                                                      "Chinchilla trained with 5.8e23 FLOPs)")
     return 100.0 * top
 
 
