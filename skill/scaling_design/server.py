@@ -426,7 +426,7 @@ def build_server(tools: Mapping[str, ToolSpec] | None = None, use_cache: bool = 
             output = await anyio.to_thread.run_sync(lambda: spec.call(arguments, progress=progress))
         except (ValidationError, ValueError) as exc:
             return _error_result(tool_error_text(spec, name, exc))
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a step calling sys.exit must not stop the server either
             logger.exception("tool %s raised", name)
             return _error_result(tool_error_text(spec, name, exc))
         try:
