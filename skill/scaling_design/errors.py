@@ -21,13 +21,19 @@ class InputError(ValueError):
 
 
 def format_validation_error(exc: ValidationError) -> str:
-    """One line per problem: `field` must ...; got VALUE."""
+    """One line per problem: `field`: what is wrong; got VALUE. A check across fields
+    (a model validator) already names its fields, so it is shown as its own message."""
     parts = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ())) or "input"
+        loc = ".".join(str(p) for p in err.get("loc", ()))
         msg = err.get("msg", "invalid")
+        if err.get("type") == "value_error":
+            msg = msg.removeprefix("Value error, ")
         got = err.get("input")
-        shown = repr(got) if not isinstance(got, dict) else "an object"
+        if not loc or isinstance(got, dict):  # a cross-field check: its message says it all
+            parts.append(f"{loc}: {msg}" if loc else msg)
+            continue
+        shown = repr(got)
         if len(shown) > 80:
             shown = shown[:77] + "..."
         parts.append(f"{loc}: {msg}; got {shown}")

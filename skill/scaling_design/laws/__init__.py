@@ -1,18 +1,31 @@
 """Pure numerics for scaling laws (numpy and scipy only; no I/O, no pydantic).
 
-forms       law forms with parameter names, bounds and analytic Jacobians
-objectives  Huber-log (summed), least squares on log loss, least squares on loss
-fit         the global fitter (variable projection starts + trust-region polish)
-bootstrap   cluster bootstrap over scales then seeds, percentile intervals
-allocation  compute-optimal frontier for C = 6ND and resource-multiplier effects
-simulate    noise models and Monte Carlo refits with the real fitter
-counting    parameters and FLOPs of a transformer shape
-cost        FLOPs and GPU-hours
-"""
-from .forms import FORMS, LawForm, form_names, get_form
-from .results import Diagnostic, Interval, LawInputError
-from .fit import FitResult, objective_value
+forms          law forms with parameter names, bounds and analytic Jacobians
+objectives     Huber-log (summed), least squares on log loss, least squares on loss
+fit            the global fitter (variable projection starts + trust-region polish)
+bootstrap      cluster bootstrap over scales then seeds, percentile intervals
+allocation     compute-optimal frontier for C = 6ND and resource-multiplier effects
+simulate       noise models and Monte Carlo refits with the real fitter
+optimal_design information matrices and cost-weighted V-optimal run selection
+precision      closed forms for log-log slopes; compare: two-arm slope-vs-intercept tests
+counting       parameters and FLOPs of a transformer shape; cost: FLOPs and GPU-hours
 
-__all__ = ["FORMS", "LawForm", "form_names", "get_form", "Diagnostic", "Interval", "LawInputError",
-           "FitResult", "objective_value"]
-# The fitter is laws.fit.fit (the submodule keeps its name: `from scaling_design.laws.fit import fit`).
+The fitter is `laws.fit.fit` (`from scaling_design.laws.fit import fit`). Names below are
+resolved on first use so that importing a light submodule (results, counting) does not
+load scipy: the MCP server's start-up time depends on it.
+"""
+from importlib import import_module
+
+_LAZY = {
+    "FORMS": "forms", "LawForm": "forms", "form_names": "forms", "get_form": "forms",
+    "Diagnostic": "results", "Interval": "results", "LawInputError": "results",
+    "FitResult": "fit", "objective_value": "fit",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

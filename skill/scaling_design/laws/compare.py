@@ -19,8 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import least_squares, nnls
-from scipy.stats import f as f_dist
-from scipy.stats import t as t_dist
+from scipy.special import fdtrc, stdtrit  # F survival and t quantile, without importing scipy.stats
 
 from .fit import fit, validate_data
 from .forms import LawForm, get_form
@@ -144,7 +143,7 @@ class _SharedModel:
 def _f_test(rss_restricted, rss_full, df_num, df_denom) -> FTest:
     rss_restricted = max(rss_restricted, rss_full)  # nested: the restricted fit cannot beat the full one
     stat = ((rss_restricted - rss_full) / df_num) / (rss_full / df_denom) if rss_full > 0 else np.inf
-    return FTest(float(stat), int(df_num), int(df_denom), float(f_dist.sf(stat, df_num, df_denom)),
+    return FTest(float(stat), int(df_num), int(df_denom), float(fdtrc(df_num, df_denom, stat)),
                  float(rss_restricted), float(rss_full))
 
 
@@ -196,7 +195,7 @@ def compare_arms(form: LawForm | str, Xa, ya, Xb, yb, *, alpha: float = 0.05, le
     intercept = _f_test(rss_common, rss_shared, len(form.amplitudes), n - (2 * len(form.amplitudes) + m))
 
     s2 = rss_sep / df_sep  # pooled residual variance, as ANCOVA with an interaction uses
-    tq = t_dist.ppf(0.5 + level / 2, df_sep)
+    tq = stdtrit(df_sep, 0.5 + level / 2)
     diffs, intervals = {}, {}
     for j, name in enumerate(form.exponents):
         var = 0.0

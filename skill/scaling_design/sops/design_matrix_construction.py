@@ -17,13 +17,20 @@ import string
 from typing import Any, Literal
 
 import numpy as np
-import pyDOE3
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .. import knowledge
 from ..errors import InputError
 from ..laws.allocation import compute_optimal
 from ..laws.cost import gpu_hours, training_flops
+
+
+def _pydoe3():
+    """pyDOE3, imported on first use: it loads scipy.stats (0.5 s), which the server's start-up must not pay."""
+    import pyDOE3
+
+    return pyDOE3
+
 
 __all__ = ["Input", "Output", "run", "DESCRIPTION", "EXAMPLE", "FactorLevels", "DESIGNS", "distinct_seeds", "to_csv",
            "NamedValue", "StepWarning"]
@@ -337,7 +344,7 @@ def _fractional(k: int, inp: Input, defaults: list[NamedValue]) -> np.ndarray:
             raise InputError("generators", f"generators must define {k} columns (one per factor); got "
                                            f"{len(gen.split())} from {inp.generators!r}")
         try:
-            return pyDOE3.fracfact(gen)
+            return _pydoe3().fracfact(gen)
         except ValueError as exc:
             raise InputError("generators", f"generators: {exc}; got {inp.generators!r}") from None
     resolution = inp.resolution or 4
@@ -350,23 +357,23 @@ def _fractional(k: int, inp: Input, defaults: list[NamedValue]) -> np.ndarray:
 def _fraction_by_resolution(k: int, resolution: int) -> np.ndarray:
     """Fewest runs with at least the asked resolution: pyDOE3's fracfact_by_res, else its generator search."""
     try:
-        return pyDOE3.fracfact_by_res(k, resolution)
+        return _pydoe3().fracfact_by_res(k, resolution)
     except ValueError:
         pass  # pyDOE3 misses some fractions (e.g. 2^(4-1) IV, generator abc); search generators instead
     for n_erased in range(k - 1, 0, -1) if k <= 10 else ():  # the generator search is exhaustive: keep it small
         if 2 ** (k - n_erased) <= k:
             continue
         try:
-            gen, _, _ = pyDOE3.fracfact_opt(k, n_erased, max_attempts=5000)
+            gen, _, _ = _pydoe3().fracfact_opt(k, n_erased, max_attempts=5000)
         except ValueError:
             continue
         if gen is None:
             continue
-        design = pyDOE3.fracfact(gen)
+        design = _pydoe3().fracfact(gen)
         if _resolution(design)[0] >= resolution:
             return design
     if k <= 15:
-        return pyDOE3.ff2n(k)
+        return _pydoe3().ff2n(k)
     raise InputError("resolution", f"resolution {resolution} for {k} factors is not reachable with at most 2^15 runs")
 
 
@@ -392,7 +399,7 @@ def _resolution(coded: np.ndarray) -> tuple[int | None, list[tuple[int, ...]] | 
 
 def _alias_pattern(coded: np.ndarray) -> list[str]:
     """pyDOE3's alias map, upper-cased; chains holding a main effect or two-factor interaction first."""
-    alias_map, _ = pyDOE3.fracfact_aliasing(coded)
+    alias_map, _ = _pydoe3().fracfact_aliasing(coded)
     chains = []
     for chain in alias_map:
         terms = [t.strip() for t in chain.split("=")]
@@ -405,7 +412,7 @@ def _alias_pattern(coded: np.ndarray) -> list[str]:
 
 def _taguchi(factors: list[FactorLevels], name: str | None, defaults: list[NamedValue]) -> np.ndarray:
     need = [len(f.levels) for f in factors]
-    arrays = pyDOE3.list_orthogonal_arrays()
+    arrays = _pydoe3().list_orthogonal_arrays()
     if name is not None and name not in arrays:
         raise InputError("taguchi_array", f"taguchi_array must be one of {arrays}; got {name!r}")
     candidates = [name] if name else sorted(arrays, key=lambda a: int(a[1:a.index("(")]))
@@ -417,7 +424,7 @@ def _taguchi(factors: list[FactorLevels], name: str | None, defaults: list[Named
         if name is None:
             defaults.append(NamedValue(name="taguchi_array", value=oa, source="smallest pyDOE3 orthogonal array "
                                                                                "that holds every factor's levels"))
-        table = pyDOE3.get_orthogonal_array(oa)
+        table = _pydoe3().get_orthogonal_array(oa)
         return table[:, assignment]
     raise InputError("taguchi_array", f"no orthogonal array in {arrays if name is None else [name]} holds factors "
                                       f"with {need} levels; use full_factorial or fewer levels")
@@ -459,7 +466,7 @@ def _classical(inp: Input, warnings: list[StepWarning], defaults: list[NamedValu
             raise InputError("factors", f"factors {non_numeric} must be numeric with at least 2 levels (low, high) "
                                         f"for {design}")
     if design == "full_factorial":
-        idx = pyDOE3.fullfact([len(f.levels) for f in factors]).astype(int)
+        idx = _pydoe3().fullfact([len(f.levels) for f in factors]).astype(int)
         values = [[factors[j].levels[i] for j, i in enumerate(row)] for row in idx]
         return _pack(values, idx, factors, "main effects", 1 + sum(len(f.levels) - 1 for f in factors), info)
     if design in ("fractional_factorial", "plackett_burman"):
@@ -471,7 +478,7 @@ def _classical(inp: Input, warnings: list[StepWarning], defaults: list[NamedValu
         else:
             if k < 2:
                 raise InputError("factors", f"Plackett-Burman needs at least 2 factors; got {k}")
-            coded = pyDOE3.pbdesign(k)
+            coded = _pydoe3().pbdesign(k)
         info["two_level"] = True
         values = [[two[j][0] if c < 0 else two[j][1] for j, c in enumerate(row)] for row in coded]
         levels_used = {f.name: two[j] for j, f in enumerate(factors)}
@@ -480,19 +487,19 @@ def _classical(inp: Input, warnings: list[StepWarning], defaults: list[NamedValu
         if k < 2:
             raise InputError("factors", f"a central composite design needs at least 2 numeric factors; got {k}")
         alpha = "orthogonal" if inp.ccd_alpha == "orthogonal" else "rotatable"
-        coded = pyDOE3.ccdesign(k, center=(inp.center_points, inp.center_points), alpha=alpha, face=inp.ccd_face)
+        coded = _pydoe3().ccdesign(k, center=(inp.center_points, inp.center_points), alpha=alpha, face=inp.ccd_face)
         return _continuous(coded, factors, "full quadratic", 1 + 2 * k + k * (k - 1) // 2, info)
     if design == "box_behnken":
         if k < 3:
             raise InputError("factors", f"a Box-Behnken design needs at least 3 numeric factors; got {k}")
-        coded = pyDOE3.bbdesign(k, center=inp.center_points if inp.center_points else None)
+        coded = _pydoe3().bbdesign(k, center=inp.center_points if inp.center_points else None)
         return _continuous(coded, factors, "full quadratic", 1 + 2 * k + k * (k - 1) // 2, info)
     if design == "latin_hypercube":
         samples = inp.samples or 10 * k
         if inp.samples is None:
             defaults.append(NamedValue(name="samples", value=samples, source="10 points per factor (Loeppky, Sacks "
                                                                              "and Welch 2009 rule of thumb)"))
-        unit = pyDOE3.lhs(k, samples=samples, criterion=inp.lhs_criterion, seed=inp.seed)
+        unit = _pydoe3().lhs(k, samples=samples, criterion=inp.lhs_criterion, seed=inp.seed)
         return _continuous(2 * unit - 1, factors, "linear", 1 + k, info)
     idx = _taguchi(factors, inp.taguchi_array, defaults).astype(int)
     values = [[factors[j].levels[i] for j, i in enumerate(row)] for row in idx]

@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from scipy.stats import qmc
 
 from .. import knowledge
 from ..errors import InputError
@@ -281,6 +280,8 @@ def _spaced(minimum: float, maximum: float, k: int, spacing: str, seed: int) -> 
     lo, hi = math.log(minimum), math.log(maximum)
     if k == 2:
         return np.array([minimum, maximum])
+    from scipy.stats import qmc  # lazily: scipy.stats is slow to import and most calls never need it
+
     sample = qmc.LatinHypercube(d=1, rng=np.random.default_rng(seed)).random(k - 2)[:, 0]
     interior = np.exp(lo + np.sort(sample) * (hi - lo))
     return np.concatenate([[minimum], interior, [maximum]])
