@@ -151,3 +151,18 @@ def test_a_model_size_pool_at_fixed_tokens_is_designed_with_the_one_axis_law_at_
     assert out.target["D"] == 2e10 and out.identifiable and out.predicted_sd is not None
     with pytest.raises(InputError, match="vary both N and D"):
         run(Input(**dict(FAST, candidates=pool, target="n_opt", target_compute=1e22)))
+
+
+def test_the_gate_verdict_counts_runs_with_repeats_as_the_selection_does():
+    # 6 settings x 2 repeats: the budget buys all 12 runs, which meets the compute-optimal gate's 12
+    candidates = [{"N": n, "D": 20 * n} for n in (2e7, 4e7, 8e7, 1.6e8, 3.2e8, 6.4e8)]
+    out = run(Input(**dict(FAST, budget=1e23, candidates=candidates, max_repeats=2)))
+    assert len(out.runs) == 12
+    assert out.verdict.affordable_runs == 12 and out.verdict.status == "pass"
+    assert "12 runs" in out.verdict.message
+    pool = next(w for w in out.warnings if w.code == "budget_exceeds_pool")
+    assert "max_repeats > 1" not in pool.message and "max_repeats above 2" in pool.message
+    # with one repeat the same pool holds only 6 runs: below the gate, and the way out names repeats
+    single = run(Input(**dict(FAST, budget=1e23, candidates=candidates, max_repeats=1)))
+    assert single.verdict.status == "below_gate" and single.verdict.affordable_runs == 6
+    assert "6 candidate settings x 1 repeat" in single.verdict.what_it_would_take

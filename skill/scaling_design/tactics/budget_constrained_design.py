@@ -36,6 +36,7 @@ MAX_CANDIDATES = int(_CAPS["max_candidates"])
 MAX_SIMULATIONS = int(_CAPS["max_simulations"])
 MIN_RUNS_TO_REFIT = 8       # completed runs needed before the prior is replaced by their fit
 FAR_EXTRAPOLATION = 1e4     # target beyond this multiple of the largest candidate N or D: warn
+MAX_REPEATS = 10            # bound of `max_repeats`
 JOINT = ("E", "A", "B", "alpha", "beta")
 
 
@@ -94,7 +95,7 @@ class Input(BaseModel):
         default="log-constant", description="Run-to-run noise model on the final loss.")
     noise_sigma: float | None = Field(default=None, gt=0, le=1.0, description="Noise scale: sd of log loss for "
                                       "log-constant (default 0.0075), nats otherwise.")
-    max_repeats: int = Field(default=1, ge=1, le=10, description="Most runs (seeds) per candidate setting.")
+    max_repeats: int = Field(default=1, ge=1, le=MAX_REPEATS, description="Most runs (seeds) per candidate setting.")
     completed_runs: list[CompletedRun] = Field(
         default_factory=list, description="Sequential mode: runs already done with their losses; the budget buys the "
                                           "next runs. With >= 8 of them the prior is refitted first.")
@@ -161,7 +162,8 @@ class Verdict(BaseModel):
         "meets the Budget Gate; below_gate: it buys runs but fewer than the gate's minimum; unaffordable: not one run.")
     message: str = Field(description="What the verdict means for the study.")
     gate: dict[str, Any] = Field(description="The Budget Gate row used (scale points, replicates, min runs, source).")
-    affordable_runs: int = Field(description="Most candidate runs the budget buys (cheapest first).")
+    affordable_runs: int = Field(description="Most runs the budget buys (cheapest first, each candidate setting "
+                                             "up to max_repeats times, as the selection allows).")
     min_runs_needed: int = Field(description="The gate's minimum runs (lower end).")
     cost_of_minimum_flops: float | None = Field(description="FLOPs of the cheapest gate-minimum set of candidates.")
     cost_of_minimum_gpu_hours: float | None = Field(description="The same in GPU-hours.")
@@ -372,9 +374,12 @@ def _gate(inp: Input, flops: np.ndarray, budget_cost: float, unit_costs: np.ndar
     gate = knowledge.budget_gate(inp.scaling_type)
     lo = lambda v: int(v[0] if isinstance(v, list) else v)  # noqa: E731
     min_runs = lo(gate["min_runs"])
-    affordable = int(cheapest_first(unit_costs, budget_cost).size)
-    cheapest = np.sort(flops)[:min_runs]
-    need_flops = float(cheapest.sum()) if len(flops) >= min_runs else None
+    # runs, not settings: each candidate may be run up to max_repeats times, as the selection allows
+    reps = inp.max_repeats
+    affordable = int(cheapest_first(np.repeat(unit_costs, reps), budget_cost).size)
+    pool_runs = len(flops) * reps
+    cheapest = np.sort(np.repeat(flops, reps))[:min_runs]
+    need_flops = float(cheapest.sum()) if pool_runs >= min_runs else None
     need_hours = float(gpu_hours(need_flops, peak, mfu)) if need_flops is not None else None
     unit = inp.budget_unit
     take = None
@@ -382,14 +387,18 @@ def _gate(inp: Input, flops: np.ndarray, budget_cost: float, unit_costs: np.ndar
         take = (f"{min_runs} runs: at least {need_flops:.4g} FLOPs ({need_hours:.4g} GPU-hours on {inp.hardware} at "
                 f"MFU {mfu:g}) for the cheapest {min_runs} candidates" if unit != "runs" else f"{min_runs} runs")
     else:
-        take = f"{min_runs} runs, but the pool holds only {len(flops)} candidates: widen the candidate pool"
+        more = " or raise max_repeats" if reps < MAX_REPEATS else ""
+        take = (f"{min_runs} runs, but the pool holds only {pool_runs} ({len(flops)} candidate settings x {reps} "
+                f"repeat{'s' if reps > 1 else ''}): widen the candidate pool{more}")
     if affordable == 0:
         status, msg = "unaffordable", (f"the budget buys no run: the cheapest candidate costs "
                                        f"{unit_costs.min():.4g} {unit} against a budget of {inp.budget:.4g} {unit}")
     elif affordable < min_runs:
+        way_out = ("widen the candidate pool" + (" or raise max_repeats" if reps < MAX_REPEATS else "")
+                   if affordable == pool_runs else "raise the budget or shrink the candidate sizes")
         status, msg = "below_gate", (f"the budget buys at most {affordable} runs; the Budget Gate for "
                                      f"{inp.scaling_type.replace('_', '-')} studies asks at least {min_runs}: the fit "
-                                     "will be fragile; raise the budget or shrink the candidate sizes")
+                                     f"will be fragile; {way_out}")
     else:
         status, msg, take = "pass", f"the budget buys up to {affordable} runs, meeting the gate's {min_runs}", None
     return Verdict(status=status, message=msg, gate=gate, affordable_runs=affordable, min_runs_needed=min_runs,
@@ -522,8 +531,7 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
 
     if sel.counts.sum() == len(X) * inp.max_repeats:
         warnings.append(StepWarning(code="budget_exceeds_pool", severity="info",
-                                    message="the budget buys every candidate: widen the pool (larger n_max, more "
-                                            "tokens-per-parameter ratios) or allow max_repeats > 1"))
+                                    message=_pool_exhausted(inp.max_repeats)))
     designs = [("selected", idx)]
     if inp.compare_naive:
         designs += [("thinned_grid", thinned_grid(levels, unit_costs, budget_cost)),
@@ -578,6 +586,16 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
         next_step=("run the chosen runs, fill `loss` in the results template and call fit_scaling_law; to add runs "
                    "later, call budget_constrained_design again with them as `completed_runs`"),
         defaults_used=defaults, warnings=warnings)
+
+
+def _pool_exhausted(max_repeats: int) -> str:
+    """What to do when the budget buys every candidate run, given the repeats already allowed."""
+    bought = "every candidate" + (f" {max_repeats} times (max_repeats)" if max_repeats > 1 else "")
+    widen = "widen the pool (larger n_max, more tokens-per-parameter ratios)"
+    if max_repeats >= MAX_REPEATS:
+        return f"the budget buys {bought}: {widen}"
+    more = "allow max_repeats > 1" if max_repeats == 1 else f"allow max_repeats above {max_repeats}"
+    return f"the budget buys {bought}: {widen} or {more}"
 
 
 def _run_rows(X, flops, idx, seed, peak, mfu) -> list[dict[str, Any]]:
