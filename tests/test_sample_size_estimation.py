@@ -190,3 +190,30 @@ def test_the_example_runs_and_renders_a_section():
     assert "closed form" in text
     classical = report.render_step("sample_size_estimation", run(effect_size=0.5))
     assert "| 64 |" in classical
+
+
+def _table_widths(text: str) -> list[list[int]]:
+    """Cell counts of the lines of each markdown table in `text`, table by table."""
+    tables, current = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            current.append(line.strip().strip("|").count("|") + 1)
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def test_the_rendered_tables_have_as_many_columns_in_every_row_as_in_the_header():
+    from scaling_design import report
+
+    out = run(design_type="fit_precision", form="power", prior_params=KAPLAN_POWER, points=6, scale_min=1e7,
+              scale_max=1e9, quantity="loss_at_target", target_point=[7e9], n_sims=20, max_replicates=2,
+              target_relative_error=1e-6, stop_when_reached=False, seed=4)
+    text = report.render_step("sample_size_estimation", out)
+    for rendered in (text, report.render_step("sample_size_estimation", run(effect_size=0.5))):
+        tables = _table_widths(rendered)
+        assert tables and all(len(t) >= 3 and len(set(t)) == 1 for t in tables), tables
+    # the target reads as a point with its input name, not a list
+    assert out.fit_precision.quantity == "loss at x = 7e+09"
+    assert "[7" not in text and "loss at x = 7e+09" in text

@@ -490,7 +490,7 @@ def _quantity_fn(inp: Input, form, target: np.ndarray | None) -> tuple[str, Call
             if np.all(np.isfinite(row)):
                 out[j] = form.predict(row, target)[0]
         return out
-    return f"loss at {[float(v) for v in target[0]]}", loss
+    return "loss at " + ", ".join(f"{name} = {float(v):.4g}" for name, v in zip(form.inputs, target[0])), loss
 
 
 def _noise(inp: Input, defaults):
