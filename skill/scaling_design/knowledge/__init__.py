@@ -11,7 +11,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["load", "published_law", "published_law_names", "budget_gate", "hardware_peak", "defaults"]
+__all__ = ["load", "published_law", "published_law_names", "budget_gate", "hardware_peak", "defaults",
+           "accelerator"]
 
 
 @lru_cache(maxsize=None)
@@ -63,3 +64,20 @@ def hardware_peak(name: str) -> float:
         accepted = sorted(k for k in table if k != "source")
         raise KeyError(f"hardware must be one of {accepted}; got {name!r}")
     return float(table[key]["peak_flops"])
+
+
+def accelerator(hardware: str, mfu: float | None) -> tuple[float, float, str | None]:
+    """(peak FLOP/s of `hardware`, the MFU given or the table default, the default's source or None).
+
+    The one place a step turns its `hardware` and `mfu` fields into numbers; an unknown
+    accelerator is an InputError naming `hardware` and the accepted names."""
+    from ..errors import InputError  # errors pulls in pydantic; the tables alone do not need it
+
+    try:
+        peak = hardware_peak(hardware)
+    except KeyError as exc:
+        raise InputError("hardware", str(exc.args[0])) from None
+    if mfu is not None:
+        return peak, float(mfu), None
+    row = _read("defaults")["mfu"]
+    return peak, float(row["default"]), str(row["source"])

@@ -832,15 +832,9 @@ def run(inp: Input) -> Output:
     if estimate is not None:
         _check_cap(estimate)
     iso: list[IsoflopBudget] = []
-    mfu = inp.mfu
-    if mfu is None:
-        d = knowledge.defaults()["mfu"]
-        mfu = float(d["default"])
-        defaults.append(NamedValue(name="mfu", value=mfu, source=d["source"]))
-    try:
-        peak = knowledge.hardware_peak(inp.hardware)
-    except KeyError as exc:
-        raise InputError("hardware", str(exc).strip('"')) from None
+    peak, mfu, mfu_source = knowledge.accelerator(inp.hardware, inp.mfu)
+    if mfu_source is not None:
+        defaults.append(NamedValue(name="mfu", value=mfu, source=mfu_source))
 
     if inp.design in CLASSICAL:
         base_values, levels, model, terms, info = _classical(inp, warnings, defaults)

@@ -332,14 +332,9 @@ def _budget(inp: Input, defaults: list[DefaultUsed]) -> float | None:
         return inp.budget_flops
     if inp.budget_gpu_hours is None:
         return None
-    try:
-        peak = knowledge.hardware_peak(inp.hardware)
-    except KeyError as exc:
-        raise InputError("hardware", str(exc.args[0])) from None
-    mfu = inp.mfu
-    if mfu is None:
-        mfu = knowledge.defaults()["mfu"]["default"]
-        defaults.append(DefaultUsed(name="mfu", value=mfu, source=knowledge.defaults()["mfu"]["source"]))
+    peak, mfu, mfu_source = knowledge.accelerator(inp.hardware, inp.mfu)
+    if mfu_source is not None:
+        defaults.append(DefaultUsed(name="mfu", value=mfu, source=mfu_source))
     return float(flops_from_gpu_hours(inp.budget_gpu_hours, peak, mfu))
 
 

@@ -547,15 +547,9 @@ def _runs_n_d(inp: Input, levels: dict[str, list[float]], tpp_default: float) ->
 
 def _budget(inp: Input, defaults: list[DefaultUsed]) -> tuple[float | None, float | None, float]:
     """(budget FLOPs, peak FLOP/s, mfu)."""
-    try:
-        peak = knowledge.hardware_peak(inp.hardware)
-    except KeyError as exc:
-        raise InputError("hardware", str(exc.args[0])) from None
-    mfu = inp.mfu
-    if mfu is None:
-        mfu_row = knowledge.defaults()["mfu"]
-        mfu = mfu_row["default"]
-        defaults.append(DefaultUsed(name="mfu", value=mfu, source=mfu_row["source"]))
+    peak, mfu, mfu_source = knowledge.accelerator(inp.hardware, inp.mfu)
+    if mfu_source is not None:
+        defaults.append(DefaultUsed(name="mfu", value=mfu, source=mfu_source))
     budget = inp.budget_flops
     if budget is None and inp.budget_gpu_hours is not None:
         budget = float(flops_from_gpu_hours(inp.budget_gpu_hours, peak, mfu))

@@ -457,15 +457,9 @@ def _comparison(name, idx, X, flops, budget_flops, unit_costs, budget_cost, rows
 def run(inp: Input, progress: Callable[[float, float, str], None] | None = None) -> Output:
     warnings: list[StepWarning] = []
     defaults: list[NamedValue] = []
-    mfu = inp.mfu
-    if mfu is None:
-        d = knowledge.defaults()["mfu"]
-        mfu = float(d["default"])
-        defaults.append(NamedValue(name="mfu", value=mfu, source=d["source"]))
-    try:
-        peak = knowledge.hardware_peak(inp.hardware)
-    except KeyError as exc:
-        raise InputError("hardware", str(exc).strip('"')) from None
+    peak, mfu, mfu_source = knowledge.accelerator(inp.hardware, inp.mfu)
+    if mfu_source is not None:
+        defaults.append(NamedValue(name="mfu", value=mfu, source=mfu_source))
     joint, source = _prior(inp, defaults)
     noise = _noise(inp, defaults)
 
