@@ -24,6 +24,7 @@ from ..errors import InputError
 from ..laws import precision
 from ..laws.forms import get_form
 from ..laws.results import LawInputError
+from .design_matrix_construction import NamedValue as DefaultUsed, StepWarning
 
 __all__ = ["Input", "Output", "run", "DESCRIPTION", "EXAMPLE", "DefaultUsed", "StepWarning"]
 
@@ -34,18 +35,6 @@ MAX_POINTS = 24
 MAX_SIMS_PER_STEP = 5000
 MAX_TIME_S = 600.0
 EFFECT_MULTIPLIERS = (0.75, 1.0, 1.25)
-
-
-class DefaultUsed(BaseModel):
-    name: str = Field(description="Input or setting the step filled in.")
-    value: Any = Field(description="The value used.")
-    source: str = Field(description="Where the default comes from.")
-
-
-class StepWarning(BaseModel):
-    code: str = Field(description="Stable code, e.g. `time_limit_reached`.")
-    severity: Literal["info", "warning", "error"] = Field(description="How much it matters.")
-    message: str = Field(description="What happened and what to do.")
 
 
 class Input(BaseModel):
