@@ -217,3 +217,28 @@ def test_the_rendered_tables_have_as_many_columns_in_every_row_as_in_the_header(
     # the target reads as a point with its input name, not a list
     assert out.fit_precision.quantity == "loss at x = 7e+09"
     assert "[7" not in text and "loss at x = 7e+09" in text
+
+
+def test_a_step_whose_percentile_cannot_be_told_from_the_target_gets_more_simulations():
+    # target = the closed-form 90% error: 40 simulations cannot say on which side the design falls
+    log_x = np.log(np.geomspace(1e7, 1e9, 6))
+    closed = precision.abs_error_quantile(precision.slope_se(0.0075, log_x), 0.9) / 0.076
+    out = run(design_type="fit_precision", form="power", prior_params=KAPLAN_POWER, points=6, scale_min=1e7,
+              scale_max=1e9, objective="ls-log", n_sims=40, max_replicates=1, target_relative_error=closed, seed=5)
+    point = out.fit_precision.curve[0]
+    assert point.n_sims > 40 and point.n_sims % 40 == 0
+    assert point.error_percentile == pytest.approx(closed, rel=0.1)
+    assert {w.code for w in out.warnings} & {"step_refined", "step_undecided"}
+    # a target far from the estimate is decided by the first batch
+    clear = run(design_type="fit_precision", form="power", prior_params=KAPLAN_POWER, points=6, scale_min=1e7,
+                scale_max=1e9, objective="ls-log", n_sims=40, max_replicates=1, target_relative_error=3 * closed, seed=5)
+    assert clear.fit_precision.curve[0].n_sims == 40 and clear.result.target_met
+
+
+def test_the_undecided_rule_is_the_order_statistic_interval_of_the_percentile():
+    truth = 1.0
+    errors = np.linspace(0.01, 1.0, 100)  # |relative error| 1%..100%: the 90th percentile is 0.90
+    est = truth * (1.0 + errors)
+    # the ~95% interval of the 90th of 100 order statistics runs from 0.84 to 0.96
+    assert sse._undecided(est, truth, 0.9, 0.88) and sse._undecided(est, truth, 0.9, 0.94)
+    assert not sse._undecided(est, truth, 0.9, 0.80) and not sse._undecided(est, truth, 0.9, 0.97)

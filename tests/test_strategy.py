@@ -157,3 +157,18 @@ def test_isoflop_scale_points_count_the_model_sizes_of_the_thinnest_budget():
     assert _scale_points(runs, "compute_optimal") == 2
     check = _check_final_levels(runs, "compute_optimal", (6, 10))
     assert not check.passed and check.severity == "major" and "thinnest isoFLOP budget" in check.detail
+
+
+def test_replicates_above_the_gate_are_explained_with_the_monte_carlo_figure_that_asked_for_them():
+    from scaling_design.sops import sample_size_estimation as sse
+    from scaling_design.strategy import _check_replicates
+
+    ss_out = sse.run(sse.Input(design_type="fit_precision", form="power", prior_law="kaplan_n", n_sims=20,
+                               max_replicates=3, target_relative_error=0.01, stop_when_reached=False))
+    at_two = next(c for c in ss_out.fit_precision.curve if c.replicates == 2)
+    runs = [{"N": 1e8, "D": 2e9}] * 3
+    above = _check_replicates(runs, ("N", "D"), 3, True, ss_out, knowledge.budget_gate("compute_optimal"))
+    assert above.passed and "more than the Budget Gate's 2" in above.detail
+    assert f"{at_two.error_percentile:.1%} ({at_two.n_sims} simulations) against the 1.0% asked" in above.detail
+    within = _check_replicates(runs, ("N", "D"), 2, True, ss_out, knowledge.budget_gate("compute_optimal"))
+    assert "Budget Gate's 2" not in within.detail

@@ -485,7 +485,20 @@ def _replicate_counts(final_runs: list[dict[str, Any]], columns: tuple[str, ...]
     return list(counts.values())
 
 
-def _check_replicates(final_runs, columns, needed: int, target_met: bool, ss_out: sse.Output) -> Check:
+def _above_gate(needed: int, gate: dict[str, Any], ss_out: sse.Output) -> str:
+    """Why the plan asks more replicates than the Budget Gate's upper count, in the Monte Carlo's own figures."""
+    top = int(_range(gate["replicates"])[1])
+    fp = ss_out.fit_precision
+    at_top = next((c for c in fp.curve if c.replicates == top), None) if fp else None
+    if needed <= top or at_top is None:
+        return ""
+    return (f"; more than the Budget Gate's {top}: at {top} replicate(s) the {fp.percentile:.0%} relative error of "
+            f"{fp.quantity} is {at_top.error_percentile:.1%} ({at_top.n_sims} simulations) against the "
+            f"{fp.target_relative_error:.1%} asked")
+
+
+def _check_replicates(final_runs, columns, needed: int, target_met: bool, ss_out: sse.Output,
+                      gate: dict[str, Any]) -> Check:
     counts = _replicate_counts(final_runs, columns)
     least = min(counts) if counts else 0
     if not target_met:
@@ -497,7 +510,7 @@ def _check_replicates(final_runs, columns, needed: int, target_met: bool, ss_out
                             "target_relative_error")
     return Check(name="replicates_enough", passed=least >= needed, severity="minor",
                  detail=f"every setting has at least {least} replicate(s); {needed} needed "
-                        "(sample_size_estimation, never below the Budget Gate)" +
+                        "(sample_size_estimation, never below the Budget Gate)" + _above_gate(needed, gate, ss_out) +
                         ("" if least >= needed else ": the budget cut replicates; raise it or drop scale points"))
 
 
@@ -658,7 +671,7 @@ def _assemble(inp, fi_out, ls_out, ms_out, dm_out, ss_out, bc_out, gate, replica
         _check_factors(fi_out, dm_out, scaling_type),
         _check_levels(ls_out, dm_out, scaling_type),
         _check_final_levels(final_runs, scaling_type, _range(gate["scale_points"])),
-        _check_replicates(final_runs, setting_columns, replicates, target_met, ss_out),
+        _check_replicates(final_runs, setting_columns, replicates, target_met, ss_out, gate),
         _check_budget(total_flops, total_hours, fi_out, inp),
         _check_gate_runs(len(final_runs), gate),
         *_check_step_findings(steps),

@@ -12,6 +12,7 @@ Two kinds of question:
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from typing import Any, Callable, Literal
@@ -34,6 +35,7 @@ MAX_REPLICATES = 20
 MAX_POINTS = 24
 MAX_SIMS_PER_STEP = 5000
 MAX_TIME_S = 600.0
+REFINE_BATCHES = 8          # a step whose percentile cannot be told from the target runs up to 8 x n_sims
 EFFECT_MULTIPLIERS = (0.75, 1.0, 1.25)
 
 
@@ -524,7 +526,7 @@ def _fit_precision(inp: Input, progress=None) -> Output:
         raise InputError("quantity", f"{label} is {truth!r} under the prior; choose another quantity or prior")
     noise = _noise(inp, defaults)
     margin = _margin(inp, stats, defaults)
-    curve, needed = [], None
+    curve, needed, simulated = [], None, 0
     start, total = time.perf_counter(), inp.n_sims * len(steps)
     for s, (reps, pts, X) in enumerate(steps):
         left = inp.time_limit_s - (time.perf_counter() - start)
@@ -539,9 +541,29 @@ def _fit_precision(inp: Input, progress=None) -> Output:
         try:
             mc = monte_carlo(form, prior, X, noise=noise, n_sims=inp.n_sims, seed=inp.seed + s, objective=inp.objective,
                              delta=inp.delta, time_limit_s=left, progress=step_progress)
+            first = mc.n_done
+            # A percentile from a few dozen simulations is rough: while the target lies inside its
+            # sampling interval, more simulations decide the step rather than the noise of the first batch.
+            for batch in range(1, REFINE_BATCHES):
+                left = inp.time_limit_s - (time.perf_counter() - start)
+                if (not _undecided(quantity(mc.values), truth, inp.percentile, inp.target_relative_error)
+                        or left <= 0 or mc.truncated or mc.n_done + inp.n_sims > MAX_SIMS_PER_STEP
+                        or simulated + mc.n_done + inp.n_sims > MAX_SIMULATIONS):
+                    break
+                more = monte_carlo(form, prior, X, noise=noise, n_sims=inp.n_sims, seed=inp.seed + s + batch * len(steps),
+                                   objective=inp.objective, delta=inp.delta, time_limit_s=left, progress=step_progress)
+                mc = _pooled(mc, more)
         except LawInputError as exc:
             raise InputError(exc.field, str(exc)) from None
+        simulated += mc.n_done
         point = _curve_point(inp, mc, quantity, truth, reps, pts, X, _closed_form_error(inp, form, prior, X, noise, target))
+        if mc.n_done > first:
+            still = _undecided(quantity(mc.values), truth, inp.percentile, inp.target_relative_error)
+            warnings.append(StepWarning(
+                code="step_refined" if not still else "step_undecided", severity="info" if not still else "warning",
+                message=f"at {X.shape[0]} runs the {inp.percentile:.0%} error from {first} simulations was within Monte Carlo "
+                        f"noise of the {inp.target_relative_error:.1%} target; {mc.n_done} simulations put it at "
+                        f"{point.error_percentile:.1%}" + (" and still cannot tell it from the target: raise n_sims" if still else "")))
         curve.append(point)
         if mc.truncated:
             warnings.append(StepWarning(code="simulation_truncated", severity="warning",
@@ -555,6 +577,26 @@ def _fit_precision(inp: Input, progress=None) -> Output:
                 break
     elapsed = time.perf_counter() - start
     return _fit_output(inp, form, prior, prior_source, label, truth, base, curve, needed, noise, margin, elapsed, defaults, warnings)
+
+
+def _undecided(estimates: np.ndarray, truth: float, q: float, target: float) -> bool:
+    """The target lies inside the ~95% distribution-free interval of the q-quantile of |relative error|
+    (order statistics n q -/+ 1.96 sqrt(n q (1 - q))): the simulations cannot tell the step from the target."""
+    rel = np.abs(np.asarray(estimates, float) / truth - 1.0)
+    rel = np.sort(np.where(np.isfinite(rel), rel, np.inf))
+    n = rel.size
+    if n == 0:
+        return False
+    half = 1.96 * math.sqrt(n * q * (1.0 - q))
+    lo, hi = max(int(math.floor(n * q - half)) - 1, 0), min(int(math.ceil(n * q + half)) - 1, n - 1)
+    return bool(rel[lo] <= target < rel[hi])
+
+
+def _pooled(a, b):
+    """Two Monte Carlo batches of the same design as one."""
+    return dataclasses.replace(a, values=np.vstack([a.values, b.values]), converged=np.concatenate([a.converged, b.converged]),
+                               n_requested=a.n_requested + b.n_requested, n_done=a.n_done + b.n_done,
+                               truncated=a.truncated or b.truncated, elapsed_s=a.elapsed_s + b.elapsed_s)
 
 
 def _curve_point(inp, mc, quantity, truth, reps, pts, X, closed) -> CurvePoint:
