@@ -133,3 +133,12 @@ def test_a_call_answers_in_milliseconds():
     median = statistics.median(times)
     print(f"metric_specification median {median * 1e3:.2f} ms")
     assert median < 0.5
+
+
+def test_the_seed_variance_protocol_never_asks_for_a_single_seed():
+    one = run(scaling_type="compute_optimal", replicates=1)
+    assert one.significance.replicates == 1
+    assert one.significance.seed_variance_protocol.startswith("train 2 seeds")
+    assert "one seed gives no spread" in one.significance.seed_variance_protocol
+    three = run(scaling_type="data", replicates=3)
+    assert three.significance.seed_variance_protocol.startswith("train 3 seeds")

@@ -172,3 +172,21 @@ def test_replicates_above_the_gate_are_explained_with_the_monte_carlo_figure_tha
     assert f"{at_two.error_percentile:.1%} ({at_two.n_sims} simulations) against the 1.0% asked" in above.detail
     within = _check_replicates(runs, ("N", "D"), 2, True, ss_out, knowledge.budget_gate("compute_optimal"))
     assert "Budget Gate's 2" not in within.detail
+
+
+def test_the_metric_protocol_states_the_replicates_of_the_final_run_table(model_plan):
+    plan, _ = model_plan
+    assert plan.metric_specification.significance.replicates == plan.summary.replicates
+
+
+def test_the_sample_size_prior_names_the_joint_law_it_comes_from(model_plan):
+    plan, _ = model_plan
+    source = plan.sample_size_estimation.fit_precision.prior_source
+    assert source.startswith(knowledge.published_law("epoch")["source"]) and "joint law with D =" in source
+    assert "prior_params (given)" not in plan.report_markdown
+
+
+def test_only_a_compute_optimal_plan_is_told_to_allocate(model_plan):
+    plan, _ = model_plan
+    assert plan.scaling_type == "model" and "scaling-design allocate" not in plan.report_markdown
+    assert "scaling-design fit results-template.csv --form saturating" in plan.report_markdown

@@ -351,7 +351,7 @@ def _sample_size_input(inp: Input, scaling_type: str, dm_out: dmc.Output, ls_out
         prior, source = _prior_at(scaling_type, fixed)
         column = "N" if scaling_type == "model" else "D"
         xs = sorted({float(r[column]) for r in dm_out.runs})
-        return sse.Input(design_type="fit_precision", form="saturating", prior_params=prior,
+        return sse.Input(design_type="fit_precision", form="saturating", prior_params=prior, prior_source=source,
                          design_points=[[x] for x in xs], quantity="loss_at_target", target_point=[target],
                          max_replicates=max(5, gate_reps), **common)
     if scaling_type == "compute_optimal":
@@ -612,8 +612,9 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
     ls_out = _specify_levels(inp, fi_out, ls_extra)
 
     tick(2, "metric_specification")
-    ms_out = ms.run(ms.Input(scaling_type=scaling_type, primary_metric=inp.primary_metric,
-                             downstream_tasks=inp.downstream_tasks))
+    ms_input = ms.Input(scaling_type=scaling_type, primary_metric=inp.primary_metric,
+                        downstream_tasks=inp.downstream_tasks)
+    ms_out = ms.run(ms_input)
 
     tick(3, "design_matrix_construction")
     result_columns = _result_columns(scaling_type, ms_out)
@@ -632,6 +633,8 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
     if replicates != gate_reps:
         # The run table is rebuilt with the replicates the Monte Carlo asked for (same seed, same levels).
         dm_out = dmc.run(_design_input(inp, scaling_type, ls_out, fixed, replicates, result_columns))
+        # ... and the metric protocol states the same replicates as the run table
+        ms_out = ms.run(ms_input.model_copy(update={"replicates": replicates}))
         _default(defaults, "replicates", replicates, "sample_size_estimation: the first replicate count meeting "
                                                      "the precision asked (design_matrix_construction rebuilt with it)")
 

@@ -256,9 +256,12 @@ def _significance(inp: Input, reps: int, sig: dict) -> Significance:
     return Significance(
         approach=row["approach"], confidence_level=inp.confidence_level,
         bootstrap_replicates=row["bootstrap_replicates"], replicates=reps,
-        seed_variance_protocol=f"train {reps} seeds (different initialisation and data order) at the smallest and the "
-                               "largest planned scale at least; report the standard deviation of final loss per scale "
-                               "and use it as the noise model of the fit",
+        seed_variance_protocol=f"train {max(reps, 2)} seeds (different initialisation and data order) at the smallest "
+                               "and the largest planned scale at least" +
+                               (" (one run more than the plan's single replicate: one seed gives no spread)"
+                                if reps < 2 else "") +
+                               "; report the standard deviation of final loss per scale and use it as the noise "
+                               "model of the fit",
         noise_reference=f"seed-to-seed sd of final loss about {noise['seed_sd_nats']} nats at loss <= 3 (Porian et al. "
                         "2024), larger at higher loss; residual sd of log loss 0.0075 in the reference joint-law fit "
                         "(Besiroglu et al. 2024 data)",

@@ -77,6 +77,8 @@ class Input(BaseModel):
         None, description="Published law used as the truth (epoch, hoffmann, epoch_hoffmann_procedure, kaplan_n, kaplan_d, kaplan_c, muennighoff). Default epoch when prior_params is empty.")
     prior_params: dict[str, float] | None = Field(
         None, description="Prior parameter values by name (e.g. {'E': 1.8, 'A': 480, 'B': 2100, 'alpha': 0.35, 'beta': 0.37}); needs `form`.")
+    prior_source: str | None = Field(
+        None, max_length=500, description="Where `prior_params` come from (a paper, a fit), quoted in the report; default 'prior_params (given)'.")
     design_points: list[list[float]] | None = Field(
         None, description="Explicit runs, one row per run with the form's inputs in order (chinchilla: [N, D]). Default: built from scale_min, scale_max, points, tokens_per_param.")
     scale_min: float = Field(1e7, gt=0, description="Smallest scale of the built design (parameters N for joint forms, else the single axis), in its units.")
@@ -362,7 +364,7 @@ def _prior(inp: Input, defaults: list[DefaultUsed]):
         extra = [n for n in inp.prior_params if n not in form.param_names]
         if missing or extra:
             raise InputError("prior_params", f"prior_params for form {form.name!r} must have exactly {list(form.param_names)}; missing {missing}, unknown {extra}")
-        return form, dict(inp.prior_params), "prior_params (given)"
+        return form, dict(inp.prior_params), inp.prior_source or "prior_params (given)"
     name = inp.prior_law
     if name is None:
         name = "epoch"
