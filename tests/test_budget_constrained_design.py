@@ -162,6 +162,7 @@ def test_the_gate_verdict_counts_runs_with_repeats_as_the_selection_does():
     assert "12 runs" in out.verdict.message
     pool = next(w for w in out.warnings if w.code == "budget_exceeds_pool")
     assert "max_repeats > 1" not in pool.message and "max_repeats above 2" in pool.message
+    assert "more or larger `candidates`" in pool.message and "n_max" not in pool.message  # the pool was given
     # with one repeat the same pool holds only 6 runs: below the gate, and the way out names repeats
     single = run(Input(**dict(FAST, budget=1e23, candidates=candidates, max_repeats=1)))
     assert single.verdict.status == "below_gate" and single.verdict.affordable_runs == 6

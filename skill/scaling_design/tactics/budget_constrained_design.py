@@ -525,7 +525,7 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
 
     if sel.counts.sum() == len(X) * inp.max_repeats:
         warnings.append(StepWarning(code="budget_exceeds_pool", severity="info",
-                                    message=_pool_exhausted(inp.max_repeats)))
+                                    message=_pool_exhausted(inp.max_repeats, bool(inp.candidates))))
     designs = [("selected", idx)]
     if inp.compare_naive:
         designs += [("thinned_grid", thinned_grid(levels, unit_costs, budget_cost)),
@@ -582,10 +582,11 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
         defaults_used=defaults, warnings=warnings)
 
 
-def _pool_exhausted(max_repeats: int) -> str:
+def _pool_exhausted(max_repeats: int, given_pool: bool) -> str:
     """What to do when the budget buys every candidate run, given the repeats already allowed."""
     bought = "every candidate" + (f" {max_repeats} times (max_repeats)" if max_repeats > 1 else "")
-    widen = "widen the pool (larger n_max, more tokens-per-parameter ratios)"
+    widen = ("widen the pool (more or larger `candidates`)" if given_pool else
+             "widen the pool (larger n_max, more tokens-per-parameter ratios)")
     if max_repeats >= MAX_REPEATS:
         return f"the budget buys {bought}: {widen}"
     more = "allow max_repeats > 1" if max_repeats == 1 else f"allow max_repeats above {max_repeats}"
