@@ -7,7 +7,7 @@ from pydantic import ValidationError
 from scaling_design import knowledge
 from scaling_design.errors import InputError
 from scaling_design.sops import design_matrix_construction as dmc
-from scaling_design.strategy import EXAMPLE, STEP_ORDER, Input, Output, _check_factors, _check_levels, run
+from scaling_design.strategy import EXAMPLE, STEP_ORDER, Input, Output, _check_factors, _check_levels, _prior_at, run
 from scaling_design.tools import TOOLS
 
 MODEL = {**EXAMPLE, "n_sims": 40}
@@ -190,3 +190,12 @@ def test_only_a_compute_optimal_plan_is_told_to_allocate(model_plan):
     plan, _ = model_plan
     assert plan.scaling_type == "model" and "scaling-design allocate" not in plan.report_markdown
     assert "scaling-design fit results-template.csv --form saturating" in plan.report_markdown
+
+
+def test_a_prior_in_another_parameter_counting_is_called_approximate(model_plan):
+    plan, _ = model_plan
+    source = plan.sample_size_estimation.fit_precision.prior_source
+    counting = plan.factor_identification.counting_conventions[0].choice
+    assert counting == "non_embedding"
+    assert "counts total parameters" in source and "approximate prior" in source
+    assert _prior_at("model", {"D": 2e10}, "total")[1].endswith("D = 2e+10 tokens")

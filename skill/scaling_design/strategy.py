@@ -329,8 +329,11 @@ def _target_compute(inp: Input, ls_out: ls.Output, defaults: list) -> float:
     return 100.0 * top
 
 
-def _prior_at(scaling_type: str, fixed: dict[str, float]) -> tuple[dict[str, float], str]:
-    """A saturating law L(x) = E + A x^-alpha from the Epoch joint law with the other resource held fixed."""
+def _prior_at(scaling_type: str, fixed: dict[str, float], counting: str) -> tuple[dict[str, float], str]:
+    """A saturating law L(x) = E + A x^-alpha from the Epoch joint law with the other resource held fixed.
+
+    The Epoch law counts total parameters; with another counting it is only an approximate
+    prior (small models differ most, Pearce & Song 2024), and the source says so."""
     law = knowledge.published_law("epoch")
     p = law["params"]
     if scaling_type == "model":
@@ -339,7 +342,9 @@ def _prior_at(scaling_type: str, fixed: dict[str, float]) -> tuple[dict[str, flo
     else:
         prior = {"E": p["E"] + p["A"] / fixed["N"] ** p["alpha"], "A": p["B"], "alpha": p["beta"]}
         held = f"N = {fixed['N']:.3g} parameters"
-    return prior, f"{law['source']}, joint law with {held}"
+    caveat = "" if counting == "total" else (
+        f"; that law counts total parameters, this plan counts {counting.replace('_', '-')}: an approximate prior")
+    return prior, f"{law['source']}, joint law with {held}{caveat}"
 
 
 def _sample_size_input(inp: Input, scaling_type: str, dm_out: dmc.Output, ls_out: ls.Output,
@@ -348,7 +353,7 @@ def _sample_size_input(inp: Input, scaling_type: str, dm_out: dmc.Output, ls_out
               "target_relative_error": inp.target_relative_error}
     points = _distinct_points(dm_out.runs, ("N", "D"))
     if scaling_type in ("model", "data"):
-        prior, source = _prior_at(scaling_type, fixed)
+        prior, source = _prior_at(scaling_type, fixed, inp.parameter_counting or "non_embedding")
         column = "N" if scaling_type == "model" else "D"
         xs = sorted({float(r[column]) for r in dm_out.runs})
         return sse.Input(design_type="fit_precision", form="saturating", prior_params=prior, prior_source=source,
