@@ -2,10 +2,8 @@
 
 Both minimise the same objective (summed Huber, delta 1e-3, on log loss) on the same 240
 runs (Besiroglu et al. 2024's extraction minus the 5 highest losses), timed in the same
-run. The baseline is the procedure of Hoffmann et al. 2022 as the replication reran it:
-L-BFGS-B from every point of the grid alpha, beta in {0, 0.5, ..., 2}, e in {-1, ..., 1},
-a, b in {0, 5, ..., 25}, in the parameterisation LSE(a - alpha log N, b - beta log D, e),
-with the analytic gradient (which makes the baseline faster than with finite differences).
+run. The baseline is the procedure of Hoffmann et al. 2022 as the replication reran it
+(bench/hoffmann_baseline.py: L-BFGS-B from all 4,500 grid starts, analytic gradient).
 
     python bench/fit_speed.py [--starts 4500] [--bootstrap 1000]
 """
@@ -13,20 +11,17 @@ from __future__ import annotations
 
 import argparse
 import csv
-import itertools
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import logsumexp, softmax
+from hoffmann_baseline import as_params, hoffmann_fit, hoffmann_grid
 
 from scaling_design.laws.bootstrap import bootstrap
 from scaling_design.laws.fit import fit
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "chinchilla_svg_extracted.csv"
-DELTA = 1e-3
 
 
 def load():
@@ -38,38 +33,12 @@ def load():
     return N[keep], C[keep] / (6 * N[keep]), loss[keep]
 
 
-def hoffmann_objective(theta, logN, logD, logL):
-    a, b, e, alpha, beta = theta
-    terms = np.stack([a - alpha * logN, b - beta * logD, np.full_like(logN, e)])
-    pred = logsumexp(terms, axis=0)
-    r = pred - logL
-    absr = np.abs(r)
-    value = np.sum(np.where(absr <= DELTA, 0.5 * r * r, DELTA * (absr - 0.5 * DELTA)))
-    dr = np.clip(r, -DELTA, DELTA)
-    w = softmax(terms, axis=0) * dr
-    grad = np.array([w[0].sum(), w[1].sum(), w[2].sum(), -(w[0] * logN).sum(), -(w[1] * logD).sum()])
-    return value, grad
-
-
-def hoffmann_grid(n_starts: int):
-    grid = list(itertools.product(np.arange(0, 30, 5), np.arange(0, 30, 5), np.arange(-1, 1.5, 0.5),
-                                  np.arange(0, 2.5, 0.5), np.arange(0, 2.5, 0.5)))
-    assert len(grid) == 4500
-    if n_starts < len(grid):
-        idx = np.random.default_rng(0).choice(len(grid), n_starts, replace=False)
-        grid = [grid[i] for i in idx]
-    return grid
-
-
 def run_baseline(N, D, L, n_starts):
-    logN, logD, logL = np.log(N), np.log(D), np.log(L)
-    best = None
-    for start in hoffmann_grid(n_starts):
-        res = minimize(hoffmann_objective, np.array(start, float), args=(logN, logD, logL), jac=True, method="L-BFGS-B")
-        if best is None or res.fun < best.fun:
-            best = res
-    a, b, e, alpha, beta = best.x
-    return best.fun, {"E": np.exp(e), "A": np.exp(a), "B": np.exp(b), "alpha": alpha, "beta": beta}
+    grid = hoffmann_grid()
+    if n_starts < len(grid):
+        grid = grid[np.random.default_rng(0).choice(len(grid), n_starts, replace=False)]
+    theta, value = hoffmann_fit(np.column_stack([N, D]), L, grid)
+    return value, as_params(theta)
 
 
 def main(argv=None) -> int:

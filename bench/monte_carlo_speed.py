@@ -15,19 +15,18 @@ Run: .venv/bin/python bench/monte_carlo_speed.py [--sims 2000] [--jobs N] [--bas
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import sys
 import time
 
 import numpy as np
-from scipy.optimize import curve_fit, minimize
-from scipy.special import logsumexp
+from scipy.optimize import curve_fit
+
+from hoffmann_baseline import hoffmann_fit, hoffmann_grid
 
 from scaling_design import knowledge
 from scaling_design.laws.simulate import NoiseModel, monte_carlo, simulate_losses
 
-DELTA = 1e-3
 TARGET_S = 30.0
 
 
@@ -42,36 +41,7 @@ def _cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-# -- baseline 1: Hoffmann's L-BFGS-B grid -----------------------------------------------------
-def hoffmann_grid() -> np.ndarray:
-    alphas = np.arange(0.0, 2.01, 0.5)
-    es = np.arange(-1.0, 1.01, 0.5)
-    ab = np.arange(0.0, 25.01, 5.0)
-    return np.array(list(itertools.product(ab, ab, es, alphas, alphas)))  # (a, b, e, alpha, beta): 4,500
-
-
-def huber_objective(theta, logN, logD, logL):
-    a, b, e, alpha, beta = theta
-    terms = np.stack([a - alpha * logN, b - beta * logD, np.full_like(logN, e)])
-    lse = logsumexp(terms, axis=0)
-    r = lse - logL
-    absr = np.abs(r)
-    value = np.sum(np.where(absr <= DELTA, 0.5 * r * r, DELTA * (absr - 0.5 * DELTA)))
-    w = np.exp(terms - lse)  # softmax weights: d lse / d term
-    g = np.clip(r, -DELTA, DELTA)
-    grad = np.array([np.sum(g * w[0]), np.sum(g * w[1]), np.sum(g * w[2]),
-                     np.sum(g * w[0] * -logN), np.sum(g * w[1] * -logD)])
-    return value, grad
-
-
-def hoffmann_fit(X, y, starts) -> tuple[np.ndarray, float]:
-    logN, logD, logL = np.log(X[:, 0]), np.log(X[:, 1]), np.log(y)
-    best, best_val = None, np.inf
-    for s in starts:
-        res = minimize(huber_objective, s, args=(logN, logD, logL), jac=True, method="L-BFGS-B")
-        if res.fun < best_val:
-            best, best_val = res.x, res.fun
-    return best, best_val
+# -- baseline 1: Hoffmann's L-BFGS-B grid (bench/hoffmann_baseline.py) ---------------------------
 
 
 # -- baseline 2: curve_fit from one start --------------------------------------------------------
