@@ -198,3 +198,14 @@ def test_the_report_section_shows_the_aliasing_and_the_cost_convention():
     assert text.startswith("## Design matrix") and "I = ABCD" in text and "AB = CD" in text
     text = report.render_step("design_matrix_construction", run(Input(**EXAMPLE)))
     assert "6ND" in text and "MFU 40%" in text
+
+
+def test_an_inference_grid_crosses_batch_length_and_model_with_one_forward_pass_of_cost():
+    levels = {"batch_size": [1.0, 8.0, 64.0], "seq_len": [512.0, 2048.0], "N": [7e9]}
+    out = run(Input(design="inference_grid", factors=levels, replicates=5, hardware="H100", mfu=0.4))
+    assert len(out.runs) == 3 * 2 * 5
+    assert len({r["seed"] for r in out.runs}) == len(out.runs)
+    r = next(r for r in out.runs if r["batch_size"] == 64.0 and r["seq_len"] == 2048.0)
+    assert r["flops"] == pytest.approx(2 * 7e9 * 64 * 2048)
+    assert r["gpu_hours"] == pytest.approx(r["flops"] / (989e12 * 0.4 * 3600))
+    assert "inference_cost_lower_bound" in {w.code for w in out.warnings}

@@ -656,6 +656,11 @@ def _costs(rows: list[dict[str, Any]], inp: Input, levels: dict[str, list], peak
         for r in rows:
             r["flops"] = fwd * r["N"] * r["batch_size"] * r["seq_len"]
             r["gpu_hours"] = float(gpu_hours(r["flops"], peak, mfu))
+        warnings.append(StepWarning(
+            code="inference_cost_lower_bound", severity="info",
+            message="inference cost counts one forward pass over batch_size x seq_len tokens at the assumed MFU: a "
+                    "compute-bound lower bound. Token-by-token decoding is limited by memory bandwidth, so measured "
+                    "GPU time is higher; budget the warm-up passes and repeats on top."))
         return f"{fwd}N FLOPs per token x batch_size x seq_len (one forward pass; Kaplan et al. 2020)"
     if all("N" in r and "D" in r for r in rows):
         fpt_by_n = None
