@@ -21,6 +21,10 @@ __all__ = ["Input", "Output", "run", "DESCRIPTION", "EXAMPLE", "SCALING_TYPES", 
            "Finding", "infer_scaling_type", "resolve_axis"]
 
 SCALING_TYPES = ("data", "model", "compute_optimal", "inference", "custom")
+# Caps on budgets: far beyond any training run (the largest are near 1e26-1e27 FLOPs), low enough that every
+# cost derived from them stays a finite float.
+MAX_BUDGET_FLOPS = 1e30
+MAX_BUDGET_GPU_HOURS = 1e12
 SYSTEMS = ("decoder_only_transformer", "moe_transformer", "encoder_decoder_transformer", "other")
 
 
@@ -79,11 +83,12 @@ class Input(BaseModel):
         None, description="Training-FLOPs convention: 6ND (Kaplan, Hoffmann) or deepseek_M (M = 72 n_layer d^2 + "
                           "12 n_layer d l_seq per token). Absent: 6ND.")
     budget_flops: float | None = Field(
-        None, gt=0, allow_inf_nan=False, description="Total training compute available for the study, in FLOPs.")
+        None, gt=0, le=MAX_BUDGET_FLOPS, allow_inf_nan=False,
+        description="Total training compute available for the study, in FLOPs (at most 1e30).")
     budget_gpu_hours: float | None = Field(
-        None, gt=0, allow_inf_nan=False,
-        description="Total GPU-hours available; converted to FLOPs with `hardware` peak and `mfu`. Ignored when "
-                    "budget_flops is given.")
+        None, gt=0, le=MAX_BUDGET_GPU_HOURS, allow_inf_nan=False,
+        description="Total GPU-hours available (at most 1e12); converted to FLOPs with `hardware` peak and `mfu`. "
+                    "Ignored when budget_flops is given.")
     hardware: str = Field("H100", description="Accelerator for the GPU-hour conversion (A100, H100, H200, V100, TPUv4, "
                                              "MI300X).")
     mfu: float | None = Field(None, gt=0, le=1, allow_inf_nan=False,
