@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..laws.cost import flops_from_gpu_hours, gpu_hours
 from ..laws.counting import (TransformerShape, count_params, flops_per_token_6n,
                              flops_per_token_deepseek)
-from .factor_identification import DefaultUsed, Finding, check_scaling_type, resolve_axis
+from .factor_identification import MAX_BUDGET_GPU_HOURS, DefaultUsed, Finding, check_scaling_type, resolve_axis
 
 __all__ = ["Input", "Output", "run", "DESCRIPTION", "EXAMPLE", "FactorRange", "ModelShape", "search_shape",
            "input_from_factors"]
@@ -30,9 +30,14 @@ MAX_LEVELS = 20
 _VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2}
 
 
+# Bounds on any level, count or budget: wide enough for every real factor (learning rates near 1e-6, budgets near
+# 1e27 FLOPs), narrow enough that ratios and costs derived from them stay finite floats.
+MIN_MAGNITUDE, MAX_MAGNITUDE = 1e-30, 1e30
+
+
 def _finite_positive(value: float | None, field: str) -> float | None:
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise ValueError(f"`{field}` must be a finite number > 0; got {value!r}")
+    if value is not None and not (math.isfinite(value) and MIN_MAGNITUDE <= value <= MAX_MAGNITUDE):
+        raise ValueError(f"`{field}` must be a finite number in [{MIN_MAGNITUDE:g}, {MAX_MAGNITUDE:g}]; got {value!r}")
     return value
 
 
@@ -131,7 +136,9 @@ class Input(BaseModel):
     replicates: int | None = Field(None, ge=1, le=20,
                                    description="Seeds per point. Absent: the Budget Gate's lower count.")
     budget_flops: float | None = Field(None, description="Training FLOPs available for the whole plan.")
-    budget_gpu_hours: float | None = Field(None, description="GPU-hours available (used when budget_flops is absent).")
+    budget_gpu_hours: float | None = Field(None, le=MAX_BUDGET_GPU_HOURS,
+                                          description="GPU-hours available, at most 1e12 (used when budget_flops is "
+                                                      "absent).")
     hardware: str = Field("H100", description="Accelerator for GPU-hour figures (A100, H100, H200, V100, TPUv4, "
                                              "MI300X).")
     mfu: float | None = Field(None, gt=0, le=1, allow_inf_nan=False,
