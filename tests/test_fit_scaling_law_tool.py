@@ -74,3 +74,11 @@ def test_allocation_from_a_fit_json_uses_its_parameters(tmp_path):
 def test_unknown_law_names_what_is_accepted():
     with pytest.raises(InputError, match=r"law must be one of \['epoch', 'hoffmann'"):
         alloc_tool.run(alloc_tool.Input(compute=[1e22], law="gpt4"))
+
+
+def test_the_output_carries_the_covariance_the_standard_errors_come_from():
+    out = fit_tool.run(fit_tool.Input.model_validate(fit_tool.EXAMPLE))
+    cov = np.array(out.covariance)
+    assert cov.shape == (5, 5)
+    se = np.sqrt(np.diag(cov))
+    np.testing.assert_allclose(se, [out.standard_errors[k] for k in out.params], rtol=1e-6)

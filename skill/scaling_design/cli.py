@@ -168,8 +168,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         from .plots import band_points, plot_fit
 
         band = None
-        if getattr(result, "covariance", None) is None:
-            # The interval band: the same fit asked for intervals along the drawn curves.
+        if result.se_source == "bootstrap":
+            # The percentile band: the same fit asked for intervals along the drawn curves.
             band = get_tool("fit_scaling_law").call({**arguments, "predict_at": band_points(result)}).predictions
         for path in plot_fit(result, Path(args.plots), band=band):
             print(f"wrote {path}", file=sys.stderr)

@@ -176,7 +176,7 @@ def _plain_ticks(axis) -> None:
 
 
 def _law_curve(fit: dict[str, Any], X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Predicted loss at X and, when the output carries a parameter covariance, a 95% band.
+    """Predicted loss at X and, when the output carries an asymptotic parameter covariance, a 95% band.
 
     The band is the delta method in log space, the same construction the fitter uses for
     its asymptotic intervals: var(log L) = g' Cov g with g = dL/dtheta / L.
@@ -186,7 +186,9 @@ def _law_curve(fit: dict[str, Any], X: np.ndarray) -> tuple[np.ndarray, np.ndarr
     form = get_form(fit["form"])
     values = form.as_array(fit["params"])
     pred = form.predict(values, X)
-    cov = fit.get("covariance")
+    # Only an asymptotic covariance is linearised: with a bootstrap the percentile intervals at the
+    # curve's points are the band (the joint law is far from linear in A, B over the replicates' spread).
+    cov = fit.get("covariance") if fit.get("se_source") == "asymptotic" else None
     if cov is None:
         return pred, None, None
     g = form.jacobian(values, X) / pred[:, None]

@@ -131,6 +131,9 @@ class Output(BaseModel):
     params: dict[str, float] = Field(description="Fitted parameters by name (never rounded).")
     standard_errors: dict[str, float]
     se_source: Literal["bootstrap", "asymptotic"]
+    covariance: list[list[float]] | None = Field(None, description=(
+        "Parameter covariance in the order of `params`: of the bootstrap replicates when bootstrap >= 2, else "
+        "asymptotic (Gauss-Newton); None when it cannot be computed."))
     intervals: dict[str, IntervalOut] | None = Field(None, description="Percentile bootstrap intervals (when bootstrap >= 2).")
     objective: str
     delta: float | None
@@ -278,12 +281,20 @@ def run(inp: Input, progress=None) -> Output:
     return Output(
         form=form.name, equation=form.equation, inputs=list(form.inputs), params=dump["params"],
         standard_errors=dump["standard_errors"], se_source="bootstrap" if res.bootstrap is not None else "asymptotic",
+        covariance=_covariance(res),
         intervals={k: IntervalOut(**v) for k, v in dump["intervals"].items()} if "intervals" in dump else None,
         objective=res.objective_name, delta=dump["delta"], objective_value=res.objective, n_runs=res.n_runs,
         n_skipped=table.n_skipped, converged=res.converged, warnings=[Warning_(**w) for w in dump["warnings"]],
         optimizer=dump["optimizer"], sigma_log=res.sigma_log, predictions=_predictions(inp, res), frontier=frontier,
         allocation_exponents=exponents, effects=_effects(inp, res, table.X), runs_used=runs_used,
         bootstrap=dump.get("bootstrap"), notes=table.notes + _notes(inp, res))
+
+
+def _covariance(res: FitResult) -> list[list[float]] | None:
+    cov = res.bootstrap.covariance if res.bootstrap is not None else res.covariance
+    if cov is None or not np.all(np.isfinite(cov)):
+        return None
+    return np.atleast_2d(cov).tolist()
 
 
 def _notes(inp: Input, res: FitResult) -> list[str]:
