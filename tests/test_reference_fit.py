@@ -1,5 +1,4 @@
 """The joint law on Hoffmann's data reproduces the replication's optimum (Besiroglu et al. 2024)."""
-import numpy as np
 import pytest
 
 from scaling_design.laws.bootstrap import bootstrap

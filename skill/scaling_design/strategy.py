@@ -10,7 +10,6 @@ its reasons.
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator

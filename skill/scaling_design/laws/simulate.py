@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from .fit import TOP_STARTS, fit
+from .fit import fit
 from .forms import LawForm, as_design, get_form
 from .results import LawInputError
 
