@@ -272,10 +272,14 @@ class Polisher:
                       x_scale="jac", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=max_nfev)
         if self.objective == "huber-log":
             kwargs["f_scale"] = self.delta
-        sol = least_squares(self.residuals, z0, **kwargs)
-        if np.all(np.isfinite(sol.x)) and np.all(sol.x >= self.lower) and np.all(sol.x <= self.upper):
+        try:
+            sol = least_squares(self.residuals, z0, **kwargs)
+        except ValueError:  # the unbounded step reached parameters where the law overflows: polish within bounds
+            sol = None
+        if sol is not None and np.all(np.isfinite(sol.x)) and np.all(sol.x >= self.lower) and \
+                np.all(sol.x <= self.upper):
             return sol
-        z1 = np.clip(np.nan_to_num(sol.x, nan=0.0), self.lower + 1e-12, self.upper - 1e-12)
+        z1 = z0 if sol is None else np.clip(np.nan_to_num(sol.x, nan=0.0), self.lower + 1e-12, self.upper - 1e-12)
         return least_squares(self.residuals, z1, bounds=(self.lower, self.upper), **kwargs)
 
     def converged(self, sol) -> tuple[bool, float]:
