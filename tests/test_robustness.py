@@ -84,6 +84,18 @@ REGRESSIONS = [
     ("level_specification", {"fixed_tokens": 1e308}),
     ("level_specification", {"factors": [{"name": "parameters", "minimum": 1e-300, "maximum": 1e9}]}),
     ("level_specification", {"factors": [{"name": "parameters", "minimum": 1e7, "maximum": 1e308}]}),
+    ("budget_constrained_design", {"budget": float("inf")}),
+    ("budget_constrained_design", {"n_min": 1e-300}),
+    ("budget_constrained_design", {"tokens_per_param_max": 1e308}),
+    ("budget_constrained_design", {"noise_sigma": 1e-300}),
+    ("budget_constrained_design", {"candidates": [{"N": 1e-300, "D": 4e8}, {"N": 5e7, "D": 1e9}, {"N": 1e8, "D": 2e9}]}),
+    ("budget_constrained_design", {"candidates": [{"N": float("inf"), "D": 4e8}, {"N": 5e7, "D": 1e9}]}),
+    ("budget_constrained_design", {"completed_runs": [{"N": 1e-300, "D": 4e8, "loss": 3.5}] + [
+        {"N": n, "D": 20 * n, "loss": 3.2 - 0.1 * i} for i, n in enumerate((5e7, 1e8, 2e8, 5e8, 1e9, 2e9, 4e9))]}),
+    ("budget_constrained_design", {"prior_params": {"E": 1.82, "A": 482.0, "B": 2085.0, "alpha": 1e9, "beta": 0.37}}),
+    ("budget_constrained_design", {"prior_params": {"E": 1.82, "A": 1e60, "B": 2085.0, "alpha": 0.35, "beta": 0.37}}),
+    # A prior with A = 1 sent the unbounded polish of a simulated refit to overflowing parameters.
+    ("budget_constrained_design", {"prior_params": {"E": 1.82, "A": 1.0, "B": 2085.0, "alpha": 0.35, "beta": 0.37}}),
 ]
 
 

@@ -38,12 +38,15 @@ MIN_RUNS_TO_REFIT = 8       # completed runs needed before the prior is replaced
 FAR_EXTRAPOLATION = 1e4     # target beyond this multiple of the largest candidate N or D: warn
 MAX_REPEATS = 10            # bound of `max_repeats`
 JOINT = ("E", "A", "B", "alpha", "beta")
+# Bounds on a given prior: wider than any published joint law (Hoffmann A = 406, B = 411, exponents near 0.3),
+# narrow enough that the prior's losses over the pool stay finite floats.
+PRIOR_BOUNDS = {"E": 100.0, "A": 1e6, "B": 1e6, "alpha": 5.0, "beta": 5.0}
 
 
 class CandidateRun(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    N: float = Field(gt=0, description="Parameters of the run.")
-    D: float = Field(gt=0, description="Training tokens of the run.")
+    N: float = Field(ge=1, le=1e15, allow_inf_nan=False, description="Parameters of the run (1-1e15).")
+    D: float = Field(ge=1, le=1e17, allow_inf_nan=False, description="Training tokens of the run (1-1e17).")
     cost_flops: float | None = Field(default=None, description="The run's cost in FLOPs (default 6ND); must be > 0.")
 
     @model_validator(mode="before")
@@ -57,15 +60,17 @@ class CandidateRun(BaseModel):
 
 class CompletedRun(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    N: float = Field(gt=0, description="Parameters of the run.")
-    D: float = Field(gt=0, description="Training tokens of the run.")
-    loss: float = Field(gt=0, description="Final held-out loss measured (nats/token).")
+    N: float = Field(ge=1, le=1e15, allow_inf_nan=False, description="Parameters of the run (1-1e15).")
+    D: float = Field(ge=1, le=1e17, allow_inf_nan=False, description="Training tokens of the run (1-1e17).")
+    loss: float = Field(gt=0, le=100, allow_inf_nan=False, description="Final held-out loss measured (nats/token, "
+                                                                       "at most 100).")
 
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    budget: float = Field(gt=0, description="The budget for the new runs, in `budget_unit`.")
+    budget: float = Field(gt=0, le=1e30, allow_inf_nan=False,
+                          description="The budget for the new runs, in `budget_unit` (at most 1e30).")
     budget_unit: Literal["flops", "gpu_hours", "runs"] = Field(
         default="flops", description="Unit of `budget`: training FLOPs, GPU-hours (converted with `hardware` peak and "
                                      "`mfu`), or a number of runs.")
@@ -81,11 +86,14 @@ class Input(BaseModel):
     candidates: list[CandidateRun] = Field(
         default_factory=list, description="The candidate pool as {N, D, cost_flops?}; e.g. the runs of "
         "design_matrix_construction. Default: a geometric grid from n_min..n_max x tokens per parameter.")
-    n_min: float = Field(default=2e7, gt=0, le=1e15, description="Default pool: smallest model (parameters).")
+    n_min: float = Field(default=2e7, ge=1e4, le=1e15, description="Default pool: smallest model (parameters, "
+                                                                    "1e4-1e15).")
     n_max: float = Field(default=1e9, gt=0, le=1e15, description="Default pool: largest model (parameters).")
     n_count: int = Field(default=12, ge=2, le=500, description="Default pool: model sizes, geometric.")
-    tokens_per_param_min: float = Field(default=2.0, gt=0, description="Default pool: smallest D/N.")
-    tokens_per_param_max: float = Field(default=200.0, gt=0, description="Default pool: largest D/N.")
+    tokens_per_param_min: float = Field(default=2.0, ge=0.01, le=1e5, description="Default pool: smallest D/N "
+                                                                                   "(0.01-1e5).")
+    tokens_per_param_max: float = Field(default=200.0, ge=0.01, le=1e5, description="Default pool: largest D/N "
+                                                                                    "(0.01-1e5).")
     tokens_per_param_count: int = Field(default=10, ge=1, le=500, description="Default pool: D/N values, geometric.")
     prior_law: str = Field(default="epoch", description="Published joint law used as the prior (key of the "
                                                          "published-law table).")
@@ -93,8 +101,8 @@ class Input(BaseModel):
                                                   "beta overriding `prior_law` (e.g. a fit).")
     noise_kind: Literal["log-constant", "absolute", "loss-dependent"] = Field(
         default="log-constant", description="Run-to-run noise model on the final loss.")
-    noise_sigma: float | None = Field(default=None, gt=0, le=1.0, description="Noise scale: sd of log loss for "
-                                      "log-constant (default 0.0075), nats otherwise.")
+    noise_sigma: float | None = Field(default=None, ge=1e-6, le=1.0, description="Noise scale (1e-6-1): sd of log "
+                                      "loss for log-constant (default 0.0075), nats otherwise.")
     max_repeats: int = Field(default=1, ge=1, le=MAX_REPEATS, description="Most runs (seeds) per candidate setting.")
     completed_runs: list[CompletedRun] = Field(
         default_factory=list, description="Sequential mode: runs already done with their losses; the budget buys the "
@@ -240,9 +248,9 @@ def _prior(inp: Input, defaults: list[NamedValue]) -> tuple[dict[str, float], st
         if missing:
             raise InputError("prior_params", f"prior_params must hold {list(JOINT)}; missing {missing}")
         bad = {k: inp.prior_params[k] for k in JOINT if not (np.isfinite(inp.prior_params[k]) and
-                                                               inp.prior_params[k] > 0)}
+                                                               0 < inp.prior_params[k] <= PRIOR_BOUNDS[k])}
         if bad:
-            raise InputError("prior_params", f"prior_params must all be finite and > 0 (E, A, B, alpha, beta); got {bad}")
+            raise InputError("prior_params", f"prior_params must be finite, > 0 and at most {PRIOR_BOUNDS}; got {bad}")
         return {k: float(inp.prior_params[k]) for k in JOINT}, "prior_params (given)"
     try:
         law = knowledge.published_law(inp.prior_law)
