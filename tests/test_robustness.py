@@ -96,6 +96,21 @@ REGRESSIONS = [
     ("budget_constrained_design", {"prior_params": {"E": 1.82, "A": 1e60, "B": 2085.0, "alpha": 0.35, "beta": 0.37}}),
     # A prior with A = 1 sent the unbounded polish of a simulated refit to overflowing parameters.
     ("budget_constrained_design", {"prior_params": {"E": 1.82, "A": 1.0, "B": 2085.0, "alpha": 0.35, "beta": 0.37}}),
+    ("sample_size_estimation", {"scale_min": 1e-300}),
+    ("sample_size_estimation", {"scale_max": float("inf")}),
+    ("sample_size_estimation", {"noise_ref_loss": float("inf")}),
+    ("sample_size_estimation", {"delta": 1e-300}),
+    ("sample_size_estimation", {"target_compute": float("inf")}),
+]
+# The classical power analysis, from scratch rather than from the fit_precision example.
+CLASSICAL = [
+    {"design_type": "two_sample", "power": 0.8, "effect_size": float("inf")},
+    {"design_type": "two_sample", "power": 0.8, "effect_size": 1e-300},
+    {"design_type": "two_sample", "power": 0.8, "effect_size": 1e308},
+    {"design_type": "anova", "power": 0.8, "effect_size": 100},  # statsmodels raised a TypeError from fdtri
+    {"design_type": "two_sample", "runs_per_group": 2, "power": 0.999999},  # NaN run count -> int() crashed
+    {"design_type": "two_sample", "runs_per_group": 2, "effect_size": 100},
+    {"design_type": "two_sample", "power": 0.8, "min_difference": 1e300, "sd": 1e-300},
 ]
 
 
@@ -110,3 +125,13 @@ def test_a_huge_budget_is_refused_with_the_cap_named():
     with pytest.raises(ValidationError, match=r"maximum.*1e\+30"):
         TOOLS["level_specification"].call(
             {**_base("level_specification"), "factors": [{"name": "parameters", "minimum": 1e7, "maximum": 1e308}]})
+
+
+@pytest.mark.parametrize("arguments", CLASSICAL, ids=[str(i) for i in range(len(CLASSICAL))])
+def test_extreme_power_analyses_give_an_answer_or_a_named_error(arguments):
+    check_call("sample_size_estimation", arguments)
+
+
+def test_a_power_analysis_statsmodels_cannot_solve_names_the_effect():
+    with pytest.raises(InputError, match="effect_size.*too extreme"):
+        TOOLS["sample_size_estimation"].call({"design_type": "anova", "power": 0.8, "effect_size": 100})

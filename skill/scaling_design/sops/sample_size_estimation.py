@@ -34,6 +34,7 @@ CLASSICAL = ("two_sample", "paired", "one_sample", "anova", "regression")
 MAX_REPLICATES = 20
 MAX_POINTS = 24
 MAX_SIMS_PER_STEP = 5000
+MIN_EFFECT, MAX_EFFECT = 1e-3, 100.0  # standardised effects the power solvers answer for (d = 1e-3: ~1.6e7 runs)
 MAX_TIME_S = 600.0
 REFINE_BATCHES = 8          # a step whose percentile cannot be told from the target runs up to 8 x n_sims
 EFFECT_MULTIPLIERS = (0.75, 1.0, 1.25)
@@ -51,14 +52,14 @@ class Input(BaseModel):
             "(F test of n_predictors coefficients), or fit_precision (Monte Carlo precision of a scaling-law fit)."))
     # -- classical power analysis: give all but one of effect, runs, power ------------------------
     effect_size: float | None = Field(
-        None, gt=0, description=(
+        None, ge=MIN_EFFECT, le=MAX_EFFECT, description=(
             "Standardised effect: Cohen's d for t tests (paired: mean difference / sd of differences), Cohen's f for "
             "anova, f^2 for regression. > 0; the direction comes from `alternative`. Leave empty to solve for it, "
-            "or give min_difference and sd instead."))
+            "or give min_difference and sd instead. Accepted: 1e-3 to 100."))
     min_difference: float | None = Field(
-        None, gt=0, description="Smallest difference worth detecting, in the metric's units (e.g. 0.01 nats). Used with `sd`.")
+        None, gt=0, allow_inf_nan=False, description="Smallest difference worth detecting, in the metric's units (e.g. 0.01 nats). Used with `sd`.")
     sd: float | None = Field(
-        None, gt=0, description="Run-to-run standard deviation of the metric in the same units (e.g. seed sd ~0.002 nats; paired: sd of the differences).")
+        None, gt=0, allow_inf_nan=False, description="Run-to-run standard deviation of the metric in the same units (e.g. seed sd ~0.002 nats; paired: sd of the differences).")
     runs_per_group: int | None = Field(
         None, ge=2, le=100000, description="Runs per group (regression: total runs). Leave empty to solve for it.")
     power: float | None = Field(
@@ -81,8 +82,8 @@ class Input(BaseModel):
         None, max_length=500, description="Where `prior_params` come from (a paper, a fit), quoted in the report; default 'prior_params (given)'.")
     design_points: list[list[float]] | None = Field(
         None, description="Explicit runs, one row per run with the form's inputs in order (chinchilla: [N, D]). Default: built from scale_min, scale_max, points, tokens_per_param.")
-    scale_min: float = Field(1e7, gt=0, description="Smallest scale of the built design (parameters N for joint forms, else the single axis), in its units.")
-    scale_max: float = Field(1e9, gt=0, description="Largest scale of the built design, same units; must exceed scale_min.")
+    scale_min: float = Field(1e7, ge=1e-6, le=1e30, description="Smallest scale of the built design (parameters N for joint forms, else the single axis), in its units (1e-6-1e30).")
+    scale_max: float = Field(1e9, ge=1e-6, le=1e30, description="Largest scale of the built design, same units (1e-6-1e30); must exceed scale_min.")
     points: int = Field(10, ge=2, le=MAX_POINTS, description="Log-spaced scale points of the built design (per tokens-per-parameter ratio for joint forms).")
     tokens_per_param: list[float] = Field(
         [5.0, 20.0, 80.0], min_length=1, max_length=10,
@@ -94,7 +95,7 @@ class Input(BaseModel):
     quantity: Literal["parameter", "n_opt", "loss_at_target"] = Field(
         "parameter", description="What must be precise: a fitted parameter, N_opt at target_compute (joint law), or the loss at target_point.")
     parameter: str = Field("alpha", description="Parameter name when quantity=parameter (e.g. alpha, beta, E).")
-    target_compute: float = Field(1e24, gt=0, description="Training FLOPs for quantity=n_opt (and for the default target_point of joint forms).")
+    target_compute: float = Field(1e24, gt=0, le=1e30, description="Training FLOPs for quantity=n_opt (and for the default target_point of joint forms).")
     target_point: list[float] | None = Field(
         None, description="Inputs of the target run for quantity=loss_at_target. Default: joint forms the compute-optimal (N, D) at target_compute, else 10 x scale_max.")
     target_relative_error: float = Field(0.05, gt=0, lt=10, description="Acceptable relative error of the quantity (0.05 = 5%).")
@@ -103,10 +104,10 @@ class Input(BaseModel):
         "log-constant", description="Noise model: relative (log-constant), absolute in nats, or growing with loss.")
     noise_sigma: float | None = Field(
         None, ge=0, le=1, description="Noise scale: sd of log loss (log-constant; default 0.0075, Epoch's residual) or nats (absolute/loss-dependent; default 0.002).")
-    noise_ref_loss: float = Field(3.0, gt=0, description="loss-dependent noise: loss (nats) at which the sd equals noise_sigma.")
+    noise_ref_loss: float = Field(3.0, gt=0, le=100, description="loss-dependent noise: loss (nats, at most 100) at which the sd equals noise_sigma.")
     noise_power: float = Field(1.0, ge=0, le=5, description="loss-dependent noise: sd grows as (loss / ref_loss)^power.")
     objective: Literal["huber-log", "ls-log", "ls"] = Field("huber-log", description="Fitting objective the study will use.")
-    delta: float = Field(1e-3, gt=0, le=1, description="Huber delta on log residuals (Hoffmann 2022: 1e-3).")
+    delta: float = Field(1e-3, ge=1e-8, le=1, description="Huber delta on log residuals, 1e-8-1 (Hoffmann 2022: 1e-3).")
     n_sims: int = Field(200, ge=20, le=MAX_SIMS_PER_STEP, description=f"Simulated data sets per step of the curve (cap {MAX_SIMS_PER_STEP}).")
     stop_when_reached: bool = Field(True, description="Stop the curve at the first step that meets the target (saves time).")
     time_limit_s: float = Field(120.0, gt=0, le=MAX_TIME_S, description=f"Wall-clock bound for the whole Monte Carlo, seconds (cap {MAX_TIME_S:g}).")
@@ -218,6 +219,24 @@ class _Power:
                            and effect is not None) else effect
 
     def solve(self, effect: float | None, per_group: float | None, power: float | None) -> float:
+        """statsmodels' answer, or an InputError when its root finder gives none (NaN, or a failure at extremes)."""
+        solved = "runs_per_group" if per_group is None else "effect_size" if effect is None else "power"
+        try:
+            out = float(self._solve(effect, per_group, power))
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            if isinstance(exc, InputError):
+                raise
+            out, why = math.nan, f" ({exc})"
+        else:
+            why = ""
+        if not math.isfinite(out):
+            raise InputError("effect_size" if solved == "runs_per_group" else solved,
+                             f"statsmodels finds no {solved} for effect_size={effect}, runs_per_group={per_group}, "
+                             f"power={power}{why}: the combination is too extreme to solve; move effect_size, "
+                             f"runs_per_group or power towards usual values (e.g. effect 0.2-2, power 0.8)")
+        return out
+
+    def _solve(self, effect: float | None, per_group: float | None, power: float | None) -> float:
         inp, e = self.inp, self._signed(effect)
         if self.kind == "two_sample":
             return self.engine.solve_power(effect_size=e, nobs1=per_group, alpha=inp.alpha, power=power,
@@ -249,6 +268,9 @@ class _Power:
 
 def _effect_from_difference(inp: Input) -> float:
     d = inp.min_difference / inp.sd
+    if not MIN_EFFECT <= d <= MAX_EFFECT:
+        raise InputError("min_difference", f"min_difference / sd must be a standardised effect in [{MIN_EFFECT:g}, "
+                                           f"{MAX_EFFECT:g}]; got {inp.min_difference:g} / {inp.sd:g} = {d:g}")
     if inp.design_type == "anova":  # Cohen 1988 8.2.1: two extreme groups, the rest at the mean
         return d * math.sqrt(1.0 / (2 * inp.k_groups))
     if inp.design_type == "regression":
