@@ -145,9 +145,14 @@ def monte_carlo(form: LawForm | str, params, X, *, noise: NoiseModel = NoiseMode
             progress(len(results), n_sims, f"simulated and refitted {len(results)} of {n_sims} data sets")
         return time.perf_counter() - start > time_limit_s and len(results) < n_sims
 
-    if n_jobs == 1:
-        for a in args:
-            if consume(_refit_chunk(a)):
+    if n_jobs == 1:  # the clock is read after every refit: a hard data set can take a second per refit
+        for batch in batches:
+            rows = []
+            for child in batch:
+                rows.append(_refit_one(form, truth, X, clean, noise, child, objective, delta, top_starts))
+                if time.perf_counter() - start > time_limit_s:
+                    break
+            if consume(rows):
                 truncated = True
                 break
     else:
