@@ -10,6 +10,7 @@ its reasons.
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -347,8 +348,8 @@ def _prior_at(scaling_type: str, fixed: dict[str, float], counting: str) -> tupl
 
 
 def _sample_size_input(inp: Input, scaling_type: str, dm_out: dmc.Output, ls_out: ls.Output,
-                       fixed: dict[str, float], target: float | None, gate_reps: int) -> sse.Input:
-    common = {"seed": inp.seed, "n_sims": inp.n_sims, "time_limit_s": inp.time_limit_s,
+                       fixed: dict[str, float], target: float | None, gate_reps: int, time_left_s: float) -> sse.Input:
+    common = {"seed": inp.seed, "n_sims": inp.n_sims, "time_limit_s": time_left_s,
               "target_relative_error": inp.target_relative_error}
     points = _distinct_points(dm_out.runs, ("N", "D"))
     if scaling_type in ("model", "data"):
@@ -386,7 +387,7 @@ def _replicates_needed(ss_out: sse.Output, floor: int) -> tuple[int, bool]:
 
 
 def _budget_input(inp: Input, scaling_type: str, dm_out: dmc.Output, fi_out: fi.Output, fixed: dict[str, float],
-                  target: float, replicates: int) -> bcd.Input:
+                  target: float, replicates: int, time_left_s: float) -> bcd.Input:
     settings = {}
     for r in dm_out.runs:
         settings.setdefault((float(r["N"]), float(r["D"])), float(r["C"]))
@@ -395,7 +396,7 @@ def _budget_input(inp: Input, scaling_type: str, dm_out: dmc.Output, fi_out: fi.
     args: dict[str, Any] = {"budget": budget, "budget_unit": "flops", "scaling_type": scaling_type,
                             "candidates": candidates, "max_repeats": replicates, "hardware": inp.hardware,
                             "mfu": inp.mfu, "seed": inp.seed, "monte_carlo_sims": inp.n_sims,
-                            "time_limit_s": inp.time_limit_s}
+                            "time_limit_s": time_left_s}
     if scaling_type == "model":
         args.update(target="loss", target_N=target, target_D=fixed["D"])
     elif scaling_type == "data":
@@ -589,8 +590,14 @@ def _scaled(progress: Callable | None, step: int, total: int, label: str) -> Cal
     return report
 
 
+def _time_left(deadline: float) -> float:
+    """Seconds left of the strategy's bound; a step past it still gets a moment to report what it did."""
+    return max(deadline - time.perf_counter(), 0.05)
+
+
 def run(inp: Input, progress: Callable[[float, float, str], None] | None = None) -> Output:
     total = len(STEP_ORDER)
+    deadline = time.perf_counter() + inp.time_limit_s  # one bound for both Monte Carlo steps together
     tick = (lambda i, msg: progress(i, total, msg)) if progress is not None else (lambda i, msg: None)
     defaults: list[fi.DefaultUsed] = []
 
@@ -631,7 +638,8 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
         target = _target_scale(inp, scaling_type, ls_out, defaults)
     else:
         target = None
-    ss_out = sse.run(_sample_size_input(inp, scaling_type, dm_out, ls_out, fixed, target, gate_reps),
+    ss_out = sse.run(_sample_size_input(inp, scaling_type, dm_out, ls_out, fixed, target, gate_reps,
+                                        _time_left(deadline)),
                      progress=_scaled(progress, 4, total, "sample_size_estimation"))
     replicates, target_met = _replicates_needed(ss_out, gate_reps)
     if replicates != gate_reps:
@@ -645,7 +653,8 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
     tick(5, "budget_constrained_design")
     bc_out = None
     if scaling_type != "inference":
-        bc_out = bcd.run(_budget_input(inp, scaling_type, dm_out, fi_out, fixed, target, replicates),
+        bc_out = bcd.run(_budget_input(inp, scaling_type, dm_out, fi_out, fixed, target, replicates,
+                                       _time_left(deadline)),
                          progress=_scaled(progress, 5, total, "budget_constrained_design"))
     tick(total, "checks")
     return _assemble(inp, fi_out, ls_out, ms_out, dm_out, ss_out, bc_out, gate, replicates, target_met, defaults)
