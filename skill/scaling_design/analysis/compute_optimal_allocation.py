@@ -116,7 +116,11 @@ def run(inp: Input) -> Output:
         reps, name = None, inp.law
     else:
         path = Path(inp.law).expanduser()
-        if not path.is_file():
+        try:
+            readable = path.is_file()
+        except (OSError, ValueError):  # e.g. a name too long for the file system
+            readable = False
+        if not readable:
             raise InputError("law", f"law must be one of {list(JOINT_LAWS)} or a path to a fit JSON or runs CSV; got {inp.law!r}")
         params, source, reps, max_c = _from_file(path, inp)
         name = str(path)

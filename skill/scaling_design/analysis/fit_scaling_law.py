@@ -33,12 +33,15 @@ class Run(BaseModel):
     weight: float | None = Field(None, ge=0, description="Per-run weight in the objective (default 1).")
 
 
+SCALE_RANGE = (1e-30, 1e30)  # the laws' domain check (laws.fit.validate_data) uses the same bounds
+
+
 class Point(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    N: float | None = Field(None, gt=0, description="Parameters.")
-    D: float | None = Field(None, gt=0, description="Training tokens.")
-    U: float | None = Field(None, gt=0, description="Unique tokens.")
-    x: float | None = Field(None, gt=0, description="Scale for a single-factor law.")
+    N: float | None = Field(None, ge=SCALE_RANGE[0], le=SCALE_RANGE[1], description="Parameters.")
+    D: float | None = Field(None, ge=SCALE_RANGE[0], le=SCALE_RANGE[1], description="Training tokens.")
+    U: float | None = Field(None, ge=SCALE_RANGE[0], le=SCALE_RANGE[1], description="Unique tokens.")
+    x: float | None = Field(None, ge=SCALE_RANGE[0], le=SCALE_RANGE[1], description="Scale for a single-factor law.")
 
 
 class Input(BaseModel):
@@ -52,7 +55,7 @@ class Input(BaseModel):
     objective: ObjectiveName = Field("huber-log", description=(
         "huber-log: summed Huber on log residuals (Hoffmann 2022; robust, the default); ls-log: least squares "
         "on log loss; ls: least squares on loss."))
-    delta: float = Field(1e-3, gt=0, le=1.0, description="Huber delta on log residuals (Hoffmann 2022 used 1e-3).")
+    delta: float = Field(1e-3, ge=1e-8, le=1.0, description="Huber delta on log residuals (Hoffmann 2022 used 1e-3).")
     bootstrap: int = Field(0, ge=0, le=MAX_BOOTSTRAP, description=(
         f"Bootstrap replicates for intervals (0 = asymptotic only; use >= 1000 to report; cap {MAX_BOOTSTRAP})."))
     seed: int = Field(0, description="Seed of the bootstrap resampling.")
@@ -61,7 +64,7 @@ class Input(BaseModel):
     compute_budgets: list[float] | None = Field(None, description=(
         "Training FLOPs at which to report the compute-optimal N and D (joint law only; default: the largest "
         "compute in the data, and 10x and 100x beyond it)."))
-    resource_factor: float = Field(2.0, gt=0, description="Report the loss change from multiplying each resource by this factor.")
+    resource_factor: float = Field(2.0, ge=1e-3, le=1e3, description="Report the loss change from multiplying each resource by this factor (1e-3 to 1e3).")
     time_limit_s: float = Field(120.0, gt=0, le=3600, description="Time bound on the bootstrap (seconds).")
 
     @model_validator(mode="after")
@@ -252,7 +255,7 @@ def _effects(inp: Input, res: FitResult, X) -> list[Effect]:
         before, after = res.predict(top[None])[0], res.predict(moved[None])[0]
         change = after / before - 1
         reducible = None
-        if "E" in res.params:
+        if "E" in res.params and before - res.params["E"] > 0:  # no reducible part left: the ratio is undefined
             reducible = float((after - res.params["E"]) / (before - res.params["E"]) - 1)
         interval = None
         if res.bootstrap is not None:

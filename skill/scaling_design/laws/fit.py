@@ -28,6 +28,7 @@ TOP_STARTS = 4          # variable-projection starts that get a full polish
 AGREE_RTOL = 1e-6       # starts "agree" when their objectives match to this relative tolerance
 GRAD_TOL = 1e-4         # converged when |grad|_inf <= GRAD_TOL * objective (scale-free)
 AMP_FLOOR = 1e-10       # smallest amplitude (relative to max loss) the log-space polish represents
+VALUE_RANGE = (1e-30, 1e30)  # scales and losses outside it overflow products like 6ND or powers like N^-alpha
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,10 @@ def validate_data(form: LawForm, X, y, weights=None) -> tuple[np.ndarray, np.nda
         bad = np.flatnonzero(col <= 0)
         if bad.size:
             raise LawInputError(name, f"{name} must be > 0 (power laws work in log space); got {float(col[bad[0]])!r} at rows {bad[:5].tolist()}")
+        bad = np.flatnonzero((col < VALUE_RANGE[0]) | (col > VALUE_RANGE[1]))
+        if bad.size:
+            raise LawInputError(name, f"{name} must lie in [{VALUE_RANGE[0]:g}, {VALUE_RANGE[1]:g}] (the range the fitter "
+                                      f"represents without overflow); got {float(col[bad[0]])!r} at rows {bad[:5].tolist()}")
     if X.shape[0] < form.n_params:
         raise LawInputError("runs", f"form {form.name!r} has {form.n_params} parameters {list(form.param_names)} and needs at least that many runs; got {X.shape[0]}")
     for name, col in zip(form.inputs, X.T):

@@ -22,8 +22,8 @@ def check_objective(objective: str, delta: float) -> str:
     key = objective.lower().replace("_", "-")
     if key not in OBJECTIVES:
         raise ValueError(f"objective must be one of {list(OBJECTIVES)}; got {objective!r}")
-    if key == "huber-log" and not (np.isfinite(delta) and delta > 0):
-        raise ValueError(f"delta must be a positive finite number; got {delta!r}")
+    if key == "huber-log" and not (np.isfinite(delta) and 1e-12 <= delta <= 1.0):
+        raise ValueError(f"delta must be a number in [1e-12, 1] (log-residual scale); got {delta!r}")
     return key
 
 
