@@ -21,10 +21,10 @@ from scaling_design.tools import TOOLS
 CALL_LIMIT_S = 20
 # The Monte Carlo and bootstrap tools, made cheap: the property is about input handling, not precision.
 CHEAP = {
-    "sample_size_estimation": {"n_sims": 20, "max_replicates": 1, "points": 4, "time_limit_s": 5},
-    "budget_constrained_design": {"monte_carlo_sims": 10, "time_limit_s": 5},
-    "scaling_design": {"n_sims": 20, "time_limit_s": 5},
-    "fit_scaling_law": {"bootstrap": 0, "time_limit_s": 5},
+    "sample_size_estimation": {"n_sims": 20, "max_replicates": 1, "points": 4, "time_limit_s": 1},
+    "budget_constrained_design": {"monte_carlo_sims": 10, "time_limit_s": 1},
+    "scaling_design": {"n_sims": 20, "time_limit_s": 1},
+    "fit_scaling_law": {"bootstrap": 0, "time_limit_s": 1},
 }
 HOSTILE = [None, "", "no-such-value", True, 0, -1, 1e-300, float("nan"), float("inf"), float("-inf"), 10**9,
            1e60, 1e308, -1e60, 2**63, [], {}, [float("nan")], [-1.0], [1e60], ["x"], [None], "x" * 10_000]
@@ -103,6 +103,12 @@ REGRESSIONS = [
     ("budget_constrained_design", {"prior_params": {"E": 1.82, "A": 1e60, "B": 2085.0, "alpha": 0.35, "beta": 0.37}}),
     # A prior with A = 1 sent the unbounded polish of a simulated refit to overflowing parameters.
     ("budget_constrained_design", {"prior_params": {"E": 1.82, "A": 1.0, "B": 2085.0, "alpha": 0.35, "beta": 0.37}}),
+    ("design_matrix_construction", {"design": "full_factorial", "factors": [
+        {"name": "N", "levels": [float("nan")]}, {"name": "D", "levels": [1e9, 1e10]}]}),
+    ("design_matrix_construction", {"design": "full_factorial", "factors": [
+        {"name": "N", "levels": ["x"]}, {"name": "D", "levels": [1e9, 1e10]}]}),
+    ("design_matrix_construction", {"design": "full_factorial", "factors": [
+        {"name": "N", "levels": [1e308, 1e9]}, {"name": "D", "levels": [1e9, 1e10]}]}),
     ("sample_size_estimation", {"scale_min": 1e-300}),
     ("sample_size_estimation", {"scale_max": float("inf")}),
     ("sample_size_estimation", {"noise_ref_loss": float("inf")}),

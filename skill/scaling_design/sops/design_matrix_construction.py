@@ -47,6 +47,8 @@ LAW_PARAMS = {"one_axis_sweep": 3, "n_by_d_grid": 5, "isoflop": 5}  # saturating
 RESULT_COLUMNS_DEFAULT = ["loss"]
 
 Level = float | str
+MAX_LEVEL = 1e30            # bound on a numeric level: costs derived from it stay finite floats
+COUNTED = ("N", "D", "C")   # factors that are priced, so must be positive numbers
 
 
 class FactorLevels(BaseModel):
@@ -63,6 +65,22 @@ class FactorLevels(BaseModel):
     flops_per_token: list[float] | None = Field(
         default=None, description="Counted training FLOPs per token for each level of N (level_specification's "
                                   "shapes carry DeepSeek's M); used when `flops_counting` is 'counted'.")
+
+    @field_validator("levels")
+    @classmethod
+    def _finite_levels(cls, value: list[Level]) -> list[Level]:
+        bad = [v for v in value if isinstance(v, float) and not (np.isfinite(v) and abs(v) <= MAX_LEVEL)]
+        if bad:
+            raise ValueError(f"`levels` must be finite numbers of magnitude <= {MAX_LEVEL:g}, or labels; got {bad[0]!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _counts_are_positive_numbers(self) -> "FactorLevels":
+        # N, D and C are priced (6ND FLOPs, GPU-hours): a label or a zero there has no cost
+        if self.name in COUNTED and not (self.numeric and all(v > 0 for v in self.levels)):
+            raise ValueError(f"`levels` of factor {self.name!r} must be numbers > 0 (it is priced); got "
+                             f"{self.levels[:5]!r}")
+        return self
 
     @property
     def numeric(self) -> bool:
