@@ -181,10 +181,10 @@ def _perturbations(name: str):
     yield "unknown field", {**base, "no_such_field": 1}
 
 
-# Faults found in the analysis steps and not fixed yet: (tool, sweep label, change to the cheap example, what happens).
-# Each is a strict xfail below; when one is fixed its test passes unexpectedly (XPASS fails): delete its row.
+# Faults found in the analysis steps: (tool, sweep label, change to the cheap example, what happened). The open ones
+# are strict xfails: when one is fixed its test passes unexpectedly (XPASS fails): move its row to the fixed list.
 _LONG = "x" * 10_000
-KNOWN_FAULTS = [
+ANALYSIS_FAULTS_FIXED = [  # found by this sweep in fit_scaling_law and compute_optimal_allocation, since fixed
     ("fit_scaling_law", "runs[0].loss=1e-300", {"runs": "loss", "value": 1e-300},
      "exp overflow in the prediction interval: interval.high is inf"),
     ("fit_scaling_law", "runs[0].loss=9223372036854775808", {"runs": "loss", "value": 2**63},
@@ -210,7 +210,18 @@ KNOWN_FAULTS = [
     ("compute_optimal_allocation", f"law={_LONG!r:.40}", {"law": _LONG},
      "a law name too long for a file name: OSError from Path.is_file"),
 ]
+KNOWN_FAULTS = [
+    ("compute_optimal_allocation", "params: exponents 1e-300",
+     {"compute": [1e21, 1e30], "params": {"E": 1.8, "A": 1e-300, "B": 1e-300, "alpha": 1e-300, "beta": 1e-300}},
+     "0/0 in the allocation: N_opt, D_opt and the loss are NaN"),
+]
 _KNOWN_LABELS = {(name, label) for name, label, _, _ in KNOWN_FAULTS}
+
+
+@pytest.mark.parametrize("name, change", [pytest.param(name, change, id=f"{name}-{label[:30]}")
+                                          for name, label, change, _ in ANALYSIS_FAULTS_FIXED])
+def test_the_analysis_faults_found_here_stay_fixed(name, change):
+    check_call(name, _apply(name, change))
 
 
 def _apply(name: str, change: dict) -> dict:
