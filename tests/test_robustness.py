@@ -109,6 +109,12 @@ REGRESSIONS = [
         {"name": "N", "levels": ["x"]}, {"name": "D", "levels": [1e9, 1e10]}]}),
     ("design_matrix_construction", {"design": "full_factorial", "factors": [
         {"name": "N", "levels": [1e308, 1e9]}, {"name": "D", "levels": [1e9, 1e10]}]}),
+    ("sample_size_estimation", {"design_points": [[1e7], [1e308]]}),
+    ("sample_size_estimation", {"design_points": [[1e7], [1e-300], [1e9]]}),
+    ("sample_size_estimation", {"design_points": [[1e7], [1e7], [1e7]]}),  # one point three times: 1/0
+    ("sample_size_estimation", {"form": "chinchilla", "prior_law": "epoch", "quantity": "n_opt",
+                                "tokens_per_param": [1e308]}),
+    ("sample_size_estimation", {"noise_kind": "loss-dependent", "noise_power": 5, "noise_ref_loss": 1e-300}),
     ("sample_size_estimation", {"scale_min": 1e-300}),
     ("sample_size_estimation", {"scale_max": float("inf")}),
     ("sample_size_estimation", {"noise_ref_loss": float("inf")}),

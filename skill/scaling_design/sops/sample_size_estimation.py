@@ -18,7 +18,7 @@ import time
 from typing import Any, Callable, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .. import knowledge
 from ..errors import InputError
@@ -34,6 +34,8 @@ CLASSICAL = ("two_sample", "paired", "one_sample", "anova", "regression")
 MAX_REPLICATES = 20
 MAX_POINTS = 24
 MAX_SIMS_PER_STEP = 5000
+MIN_SCALE, MAX_SCALE = 1e-6, 1e30  # bounds of scales and design points: fitted laws stay finite floats
+MIN_TOKENS_PER_PARAM, MAX_TOKENS_PER_PARAM = 0.01, 1e5
 MIN_EFFECT, MAX_EFFECT = 1e-3, 100.0  # standardised effects the power solvers answer for (d = 1e-3: ~1.6e7 runs)
 MAX_TIME_S = 600.0
 REFINE_BATCHES = 8          # a step whose percentile cannot be told from the target runs up to 8 x n_sims
@@ -82,8 +84,8 @@ class Input(BaseModel):
         None, max_length=500, description="Where `prior_params` come from (a paper, a fit), quoted in the report; default 'prior_params (given)'.")
     design_points: list[list[float]] | None = Field(
         None, description="Explicit runs, one row per run with the form's inputs in order (chinchilla: [N, D]). Default: built from scale_min, scale_max, points, tokens_per_param.")
-    scale_min: float = Field(1e7, ge=1e-6, le=1e30, description="Smallest scale of the built design (parameters N for joint forms, else the single axis), in its units (1e-6-1e30).")
-    scale_max: float = Field(1e9, ge=1e-6, le=1e30, description="Largest scale of the built design, same units (1e-6-1e30); must exceed scale_min.")
+    scale_min: float = Field(1e7, ge=MIN_SCALE, le=MAX_SCALE, description="Smallest scale of the built design (parameters N for joint forms, else the single axis), in its units (1e-6-1e30).")
+    scale_max: float = Field(1e9, ge=MIN_SCALE, le=MAX_SCALE, description="Largest scale of the built design, same units (1e-6-1e30); must exceed scale_min.")
     points: int = Field(10, ge=2, le=MAX_POINTS, description="Log-spaced scale points of the built design (per tokens-per-parameter ratio for joint forms).")
     tokens_per_param: list[float] = Field(
         [5.0, 20.0, 80.0], min_length=1, max_length=10,
@@ -104,7 +106,7 @@ class Input(BaseModel):
         "log-constant", description="Noise model: relative (log-constant), absolute in nats, or growing with loss.")
     noise_sigma: float | None = Field(
         None, ge=0, le=1, description="Noise scale: sd of log loss (log-constant; default 0.0075, Epoch's residual) or nats (absolute/loss-dependent; default 0.002).")
-    noise_ref_loss: float = Field(3.0, gt=0, le=100, description="loss-dependent noise: loss (nats, at most 100) at which the sd equals noise_sigma.")
+    noise_ref_loss: float = Field(3.0, ge=1e-3, le=100, description="loss-dependent noise: loss (nats, 1e-3 to 100) at which the sd equals noise_sigma.")
     noise_power: float = Field(1.0, ge=0, le=5, description="loss-dependent noise: sd grows as (loss / ref_loss)^power.")
     objective: Literal["huber-log", "ls-log", "ls"] = Field("huber-log", description="Fitting objective the study will use.")
     delta: float = Field(1e-3, ge=1e-8, le=1, description="Huber delta on log residuals, 1e-8-1 (Hoffmann 2022: 1e-3).")
@@ -112,6 +114,15 @@ class Input(BaseModel):
     stop_when_reached: bool = Field(True, description="Stop the curve at the first step that meets the target (saves time).")
     time_limit_s: float = Field(120.0, gt=0, le=MAX_TIME_S, description=f"Wall-clock bound for the whole Monte Carlo, seconds (cap {MAX_TIME_S:g}).")
     seed: int = Field(0, ge=0, description="Seed of the simulation; same input, same output.")
+
+    @field_validator("tokens_per_param")
+    @classmethod
+    def _ratios(cls, value: list[float]) -> list[float]:
+        bad = [r for r in value if not MIN_TOKENS_PER_PARAM <= r <= MAX_TOKENS_PER_PARAM]  # NaN fails too
+        if bad:
+            raise ValueError(f"`tokens_per_param` ratios must be in [{MIN_TOKENS_PER_PARAM:g}, "
+                             f"{MAX_TOKENS_PER_PARAM:g}]; got {bad[0]!r}")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> "Input":
@@ -434,16 +445,18 @@ def _base_design(inp: Input, form) -> np.ndarray:
     X = np.asarray(inp.design_points, float)
     if X.ndim != 2 or X.shape[1] != len(form.inputs):
         raise InputError("design_points", f"design_points must be rows of {list(form.inputs)} for form {form.name!r}; got shape {X.shape}")
-    if not np.all(np.isfinite(X)) or np.any(X <= 0):
-        raise InputError("design_points", "design_points must be finite and > 0")
+    if not np.all(np.isfinite(X)) or np.any(X < MIN_SCALE) or np.any(X > MAX_SCALE):
+        raise InputError("design_points", f"design_points must be finite numbers in [{MIN_SCALE:g}, {MAX_SCALE:g}]; "
+                                          f"got min {X.min():g}, max {X.max():g}")
     return X
 
 
 def _steps(inp: Input, form, base: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
     """(replicates, points, design) for every step of the curve."""
     if inp.scan == "replicates":
-        if base.shape[0] < form.n_params:
-            raise InputError("design_points", f"the design has {base.shape[0]} runs but form {form.name!r} has {form.n_params} parameters "
+        distinct = np.unique(base, axis=0).shape[0]  # repeats of one point identify nothing more
+        if distinct < form.n_params:
+            raise InputError("design_points", f"the design has {distinct} distinct runs but form {form.name!r} has {form.n_params} parameters "
                                               f"{list(form.param_names)}; give at least {form.n_params} distinct runs")
         return [(r, base.shape[0], np.repeat(base, r, axis=0)) for r in range(1, inp.max_replicates + 1)]
     if inp.design_points is not None:
