@@ -97,6 +97,7 @@ REGRESSIONS = [
     ("budget_constrained_design", {"noise_sigma": 1e-300}),
     ("budget_constrained_design", {"candidates": [{"N": 1e-300, "D": 4e8}, {"N": 5e7, "D": 1e9}, {"N": 1e8, "D": 2e9}]}),
     ("budget_constrained_design", {"candidates": [{"N": float("inf"), "D": 4e8}, {"N": 5e7, "D": 1e9}]}),
+    ("budget_constrained_design", {"candidates": [{"N": 1e9, "D": 1e10, "cost_flops": 1e-300}] * 4}),  # inf runs
     ("budget_constrained_design", {"completed_runs": [{"N": 1e-300, "D": 4e8, "loss": 3.5}] + [
         {"N": n, "D": 20 * n, "loss": 3.2 - 0.1 * i} for i, n in enumerate((5e7, 1e8, 2e8, 5e8, 1e9, 2e9, 4e9))]}),
     ("budget_constrained_design", {"prior_params": {"E": 1.82, "A": 482.0, "B": 2085.0, "alpha": 1e9, "beta": 0.37}}),

@@ -37,6 +37,7 @@ MAX_SIMULATIONS = int(_CAPS["max_simulations"])
 MIN_RUNS_TO_REFIT = 8       # completed runs needed before the prior is replaced by their fit
 FAR_EXTRAPOLATION = 1e4     # target beyond this multiple of the largest candidate N or D: warn
 MAX_REPEATS = 10            # bound of `max_repeats`
+MAX_RUN_COST = 1e35         # bound of a candidate's cost_flops: above 6 N D at the largest N and D accepted
 JOINT = ("E", "A", "B", "alpha", "beta")
 # Bounds on a given prior: wider than any published joint law (Hoffmann A = 406, B = 411, exponents near 0.3),
 # narrow enough that the prior's losses over the pool stay finite floats.
@@ -47,7 +48,7 @@ class CandidateRun(BaseModel):
     model_config = ConfigDict(extra="ignore")
     N: float = Field(ge=1, le=1e15, allow_inf_nan=False, description="Parameters of the run (1-1e15).")
     D: float = Field(ge=1, le=1e17, allow_inf_nan=False, description="Training tokens of the run (1-1e17).")
-    cost_flops: float | None = Field(default=None, description="The run's cost in FLOPs (default 6ND); must be > 0.")
+    cost_flops: float | None = Field(default=None, description="The run's cost in FLOPs (default 6ND); 1 to 1e35.")
 
     @model_validator(mode="before")
     @classmethod
@@ -129,10 +130,9 @@ class Input(BaseModel):
     def _candidates_cap(cls, value: list[CandidateRun]) -> list[CandidateRun]:
         if len(value) > MAX_CANDIDATES:
             raise ValueError(f"`candidates` must hold <= {MAX_CANDIDATES} runs (the cap on candidates); got {len(value)}")
-        bad = [c.cost_flops for c in value if c.cost_flops is not None and not (np.isfinite(c.cost_flops) and
-                                                                               c.cost_flops > 0)]
-        if bad:
-            raise ValueError(f"`candidates` costs must be > 0 FLOPs; got cost_flops={bad[0]!r}")
+        bad = [c.cost_flops for c in value if c.cost_flops is not None and not 1.0 <= c.cost_flops <= MAX_RUN_COST]
+        if bad:  # NaN fails the test too; a cost below 1 FLOP made budget / cost overflow
+            raise ValueError(f"`candidates` costs must be in [1, {MAX_RUN_COST:g}] FLOPs; got cost_flops={bad[0]!r}")
         return value
 
     @model_validator(mode="after")
