@@ -20,11 +20,11 @@ JOINT_LAWS = ("epoch", "hoffmann", "epoch_hoffmann_procedure")
 
 class JointParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    E: float = Field(ge=0, description="Irreducible loss (nats/token).")
-    A: float = Field(gt=0, description="Amplitude of the parameter term.")
-    B: float = Field(gt=0, description="Amplitude of the data term.")
-    alpha: float = Field(gt=0, le=5, description="Parameter exponent.")
-    beta: float = Field(gt=0, le=5, description="Data exponent.")
+    E: float = Field(ge=0, le=1e3, description="Irreducible loss (nats/token).")
+    A: float = Field(ge=1e-30, le=1e30, description="Amplitude of the parameter term.")
+    B: float = Field(ge=1e-30, le=1e30, description="Amplitude of the data term.")
+    alpha: float = Field(ge=1e-3, le=5, description="Parameter exponent (1e-3 to 5; the allocation divides by it).")
+    beta: float = Field(ge=1e-3, le=5, description="Data exponent (1e-3 to 5).")
 
 
 class Input(BaseModel):
@@ -128,7 +128,11 @@ def run(inp: Input) -> Output:
         warnings.append({"code": "published_fit_disputed", "severity": "info",
                          "message": "Besiroglu et al. 2024 could not reproduce these parameters from Hoffmann's own data; "
                                     "their refit (law='epoch') gives ~20 tokens per parameter"})
-    central = allocation.compute_optimal(params, compute)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        central = allocation.compute_optimal(params, compute)
+    if not all(np.all(np.isfinite(v)) for v in central.values()):
+        raise InputError("params", f"the allocation overflows for these law parameters {params} at compute {inp.compute}: "
+                                   "N_opt = G (C/6)^(beta/(alpha+beta)) needs exponents and amplitudes of ordinary size")
     tail = (1 - inp.level) / 2
     boot = allocation.compute_optimal(reps, compute[:, None]) if reps is not None else None
     rows = []
