@@ -216,12 +216,11 @@ ANALYSIS_FAULTS_FIXED = [  # found by this sweep in fit_scaling_law and compute_
     ("fit_scaling_law", "resource_factor=1e+308", {"resource_factor": 1e308}, "N x 1e308 overflows"),
     ("compute_optimal_allocation", f"law={_LONG!r:.40}", {"law": _LONG},
      "a law name too long for a file name: OSError from Path.is_file"),
-]
-KNOWN_FAULTS = [
     ("compute_optimal_allocation", "params: exponents 1e-300",
      {"compute": [1e21, 1e30], "params": {"E": 1.8, "A": 1e-300, "B": 1e-300, "alpha": 1e-300, "beta": 1e-300}},
      "0/0 in the allocation: N_opt, D_opt and the loss are NaN"),
 ]
+KNOWN_FAULTS: list = []
 _KNOWN_LABELS = {(name, label) for name, label, _, _ in KNOWN_FAULTS}
 
 

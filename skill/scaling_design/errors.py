@@ -30,7 +30,7 @@ def format_validation_error(exc: ValidationError) -> str:
         if err.get("type") == "value_error":
             msg = msg.removeprefix("Value error, ")
         got = err.get("input")
-        if not loc or isinstance(got, dict):  # a cross-field check: its message says it all
+        if not loc or isinstance(got, dict) or "; got " in msg:  # the message already shows the value
             parts.append(f"{loc}: {msg}" if loc else msg)
             continue
         shown = repr(got)
