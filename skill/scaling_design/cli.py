@@ -1,12 +1,13 @@
 """The command line, built from the tool registry: no science here.
 
-    scaling-design plan (--example NAME | --input FILE.json) --out DIR
+    scaling-design plan (--example NAME | --input FILE.json) --out DIR [--keep-results | --force]
     scaling-design call TOOL --input FILE.json|-
+    scaling-design TOOL-NAME --input FILE.json|-     (each tool, e.g. level-specification; the _ spelling too)
     scaling-design tools | schema TOOL | examples
     scaling-design serve [--http] [--host H] [--port P]
     scaling-design fit FILE.csv --form chinchilla [--objective huber-log] [--delta 1e-3] [--bootstrap N]
     scaling-design allocate --compute 1e24 [--compute ...] [--law epoch|hoffmann|FILE]
-    scaling-design skill install --target DIR
+    scaling-design skill install [--agent claude|github | --target DIR] [--force]
 
 Bad input prints one line on stderr that names the field, and exits with 2;
 never a traceback.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from importlib import resources as importlib_resources
 from pathlib import Path
@@ -115,38 +115,50 @@ def _cmd_call(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_plan_files(plan: Any, out_dir: Path, plots: bool = True) -> dict[str, Path]:
-    """report.md, plan.json, design.csv, results-template.csv and the plots of a scaling_design Output."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
-    plot_paths: list[Path] = []
+def write_plan_files(plan: Any, out_dir: Path, plots: bool = True, *, force: bool = False,
+                     keep_results: bool = False) -> dict[str, Path]:
+    """report.md, plan.json, design.csv, results-template.csv and the plots of a scaling_design Output.
+
+    Written through `outputs.write_plan_outputs`: atomically, all or none, never over a user's changes.
+    """
+    from .outputs import render_into, write_plan_outputs
+
+    out_dir = Path(out_dir)
+    contents: dict[str, Any] = {}
     if plots:
         from .plots import plot_plan
 
-        plot_paths = plot_plan(plan, out_dir)
+        contents.update(render_into(out_dir, lambda folder: plot_plan(plan, folder)))
     report = plan.report_markdown
-    if plot_paths:
-        report += "\n## Figures\n\n" + "\n\n".join(f"![{p.stem}]({p.name})" for p in plot_paths) + "\n"
+    if contents:
+        report += "\n## Figures\n\n" + "\n\n".join(f"![{Path(n).stem}]({n})" for n in contents) + "\n"
     files = {"report": ("report.md", report), "plan": ("plan.json", plan.model_dump_json(indent=2)),
              "design": ("design.csv", plan.design_csv),
              "results_template": ("results-template.csv", plan.results_template_csv)}
-    for key, (name, text) in files.items():
-        (out_dir / name).write_text(text, encoding="utf-8")
-        written[key] = out_dir / name
-    for i, path in enumerate(plot_paths):
-        written[f"plot_{i}"] = path
+    plot_names = list(contents)
+    contents.update({name: text for name, text in files.values()})
+    result = write_plan_outputs(out_dir, contents, plan.design_csv, force=force, keep_results=keep_results)
+    written: dict[str, Path] = {key: out_dir / name for key, (name, _) in files.items()}
+    written.update({f"plot_{i}": out_dir / name for i, name in enumerate(plot_names)})
+    if result.unplaced_path is not None:
+        written["results_unplaced"] = result.unplaced_path
+    written.update({f"backup_{i}": path for i, path in enumerate(result.backups)})
+    if keep_results:
+        print(f"kept results: {result.placed} row(s) carried over, {result.unplaced} not placed"
+              + (f" (kept in {result.unplaced_path})" if result.unplaced_path else ""), file=sys.stderr)
     return written
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     arguments = load_example(args.example) if args.example else _read_json(args.input)
     plan = get_tool("scaling_design").call(arguments)
-    written = write_plan_files(plan, Path(args.out), plots=not args.no_plots)
+    written = write_plan_files(plan, Path(args.out), plots=not args.no_plots, force=args.force,
+                               keep_results=args.keep_results)
     print(f"verdict: {plan.verdict}")
     for reason in getattr(plan, "reasons", [])[:5]:
         print(f"  - {reason}")
-    for path in written.values():
-        print(f"wrote {path}")
+    for key, path in written.items():
+        print(f"{'kept backup' if key.startswith('backup_') else 'wrote'} {path}")
     return 0
 
 
@@ -171,8 +183,16 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         if result.se_source == "bootstrap":
             # The percentile band: the same fit asked for intervals along the drawn curves.
             band = get_tool("fit_scaling_law").call({**arguments, "predict_at": band_points(result)}).predictions
-        for path in plot_fit(result, Path(args.plots), band=band):
+        from .outputs import render_into, write_outputs
+
+        folder = Path(args.plots)
+        figures = render_into(folder, lambda staging: plot_fit(result, staging, band=band))
+        written = write_outputs(folder, figures, command="fit", force=args.force,
+                                flags_hint="pass --force to replace them (the old files are kept beside as .bak)")
+        for path in written.written:
             print(f"wrote {path}", file=sys.stderr)
+        for path in written.backups:
+            print(f"kept backup {path}", file=sys.stderr)
     return 0
 
 
@@ -211,20 +231,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def install_skill(target: Path) -> list[Path]:
-    """Copy SKILL.md, sops/*.md and tactics/*.md into an agent's skills folder."""
-    from .resources import procedure_docs, skill_md_path
-
-    target.mkdir(parents=True, exist_ok=True)
-    copied = [Path(shutil.copyfile(skill_md_path(), target / "SKILL.md"))]
-    for doc in procedure_docs():
-        (target / doc.kind).mkdir(exist_ok=True)
-        copied.append(Path(shutil.copyfile(doc.path, target / doc.relative)))
-    return copied
-
-
 def _cmd_skill_install(args: argparse.Namespace) -> int:
-    for path in install_skill(Path(args.target)):
+    from .skill_install import AGENT_TARGETS, install_skill
+
+    target = Path(args.target) if args.target else AGENT_TARGETS[args.agent]
+    result = install_skill(target, force=args.force)
+    if result.up_to_date:
+        print(f"{target} already holds this skill; nothing to do")
+    if result.backup is not None:
+        print(f"moved the old skill to {result.backup}")
+    for path in result.written:
         print(f"wrote {path}")
     return 0
 
@@ -242,6 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--input", metavar="FILE.json", help="scaling_design arguments as JSON ('-' for stdin)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for report.md, plan.json, CSVs, plots")
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
+    p.add_argument("--keep-results", action="store_true",
+                   help="re-plan into a folder whose results template has filled rows: carry them onto the new "
+                        "template where a run's settings match (the rest kept in results-unplaced.csv)")
+    p.add_argument("--force", action="store_true",
+                   help="replace files changed since they were written (each kept beside as NAME.bak)")
     p.set_defaults(func=_cmd_plan)
 
     p = sub.add_parser("call", help="run any registered tool on a JSON input and print its JSON output")
@@ -250,6 +271,14 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--input", metavar="FILE.json", help="the tool's arguments as JSON ('-' for stdin)")
     src.add_argument("--example", action="store_true", help="use the tool's documented example input")
     p.set_defaults(func=_cmd_call)
+
+    for name in tool_names():  # each tool is also a command of its own name, '-' or '_' spelled
+        dashed = name.replace("_", "-")
+        p = sub.add_parser(dashed, aliases=[name] if dashed != name else [], help=f"run {name} (as `call {name}`)")
+        src = p.add_mutually_exclusive_group(required=True)
+        src.add_argument("--input", metavar="FILE.json", help="the tool's arguments as JSON ('-' for stdin)")
+        src.add_argument("--example", action="store_true", help="use the tool's documented example input")
+        p.set_defaults(func=_cmd_call, tool=name)
 
     p = sub.add_parser("tools", help="list the registered tools")
     p.set_defaults(func=_cmd_tools)
@@ -276,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--predict", action="append", metavar="N=..,D=..",
                    help="a point to predict the loss at, e.g. N=7e10,D=1.4e12 (x=... for one-input forms); repeat")
     p.add_argument("--plots", metavar="DIR", help="also write the fit and residual figures into DIR")
+    p.add_argument("--force", action="store_true", help="replace figures changed since they were written (kept as .bak)")
     p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser("allocate", help="compute-optimal N and D for one or more compute budgets")
@@ -288,7 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("skill", help="manage the agent skill documents")
     skill_sub = p.add_subparsers(dest="skill_command", required=True, parser_class=_Parser, metavar="ACTION")
     q = skill_sub.add_parser("install", help="copy SKILL.md, sops/ and tactics/ into an agent's skills folder")
-    q.add_argument("--target", required=True, metavar="DIR", help="e.g. .claude/skills/scaling-design")
+    where = q.add_mutually_exclusive_group()
+    where.add_argument("--agent", choices=("claude", "github"), default="claude",
+                       help="claude: .claude/skills/scaling-design (default); github: .github/skills/scaling-design")
+    where.add_argument("--target", metavar="DIR", help="any other skill folder, e.g. ~/.claude/skills/scaling-design")
+    q.add_argument("--force", action="store_true",
+                   help="replace a different skill already there (moved to skill-backups/ beside the skills folder)")
     q.set_defaults(func=_cmd_skill_install)
     return parser
 
