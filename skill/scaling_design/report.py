@@ -23,6 +23,8 @@ from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel
 
+from .step_order import STEP_ORDER
+
 __all__ = ["environment", "render_step", "render_plan", "render_fit", "render_allocation", "num", "pct",
            "TEMPLATE_DIR", "has_template"]
 
@@ -124,8 +126,6 @@ def render_step(tool_name: str, output: BaseModel | dict[str, Any]) -> str:
 def render_plan(plan_output: BaseModel | dict[str, Any]) -> str:
     """The whole plan (the scaling_design Output): summary, verdict, a section per step, checks."""
     plan = _dump(plan_output)
-    from .strategy import STEP_ORDER
-
     skipped = plan.get("skipped_steps") or {}
     sections = [render_step(name, plan[name]) if plan.get(name) is not None else
                 _tidy(environment().get_template("_skipped.md.j2").render(tool=name, reason=skipped.get(name, "")))
