@@ -224,7 +224,7 @@ def test_skill_install_copies_the_skill_documents(tmp_path, capsys):
     assert {d.kind for d in docs} == {"sops", "tactics"}
     for doc in docs:
         assert (target / doc.relative).read_text() == doc.read()
-    assert len(out.strip().splitlines()) == 1 + len(docs)
+    assert len(out.strip().splitlines()) == 3 + len(docs)  # SKILL.md, the documents, LICENSE and NOTICE
 
 
 def test_tools_lists_every_registered_tool(capsys):
