@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .. import knowledge
 from .factor_identification import DefaultUsed, Finding, check_scaling_type
+from .metric_protocols import scaling_protocol, scaling_reporting
+from .metric_general import (GENERAL_REPLICATES, GENERAL_REPLICATES_SOURCE, general_protocol, general_reporting,
+                             general_significance)
 
 __all__ = ["Input", "Output", "run", "DESCRIPTION", "EXAMPLE", "Metric", "find_metric"]
 
@@ -24,7 +27,20 @@ Domain = Literal["language_modeling", "code", "downstream_tasks", "vision", "spe
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    scaling_type: str = Field(description="One of data, model, compute_optimal, inference, custom.")
+    study_kind: Literal["scaling", "general"] = Field(
+        "scaling", description="scaling (default): a scaling study, scaling_type required; general: a comparison of "
+                               "conditions (ablation, hyperparameter or architecture choice) with n_conditions.")
+    scaling_type: str | None = Field(None, description="One of data, model, compute_optimal, inference, custom "
+                                                       "(required when study_kind is scaling).")
+    n_conditions: int | None = Field(None, ge=2, le=100, description="general: conditions compared (e.g. 3 dropout "
+                                                                    "rates); required when study_kind is general.")
+    comparisons: Literal["against_control", "all_pairs"] = Field(
+        "against_control", description="general: each condition against a control (k - 1 tests) or all pairs.")
+    n_metrics: int = Field(1, ge=1, le=20, description="general: primary metrics tested (Holm across them).")
+    minimum_effect_size: float | None = Field(None, gt=0, le=100, allow_inf_nan=False,
+                                              description="Smallest difference worth detecting, in the metric's unit.")
+    sidedness: Literal["two-sided", "one-sided"] = Field("two-sided", description="Alternative of the tests.")
+    evaluation_data: str | None = Field(None, max_length=300, description="The evaluation set (name and split).")
     task_domain: Domain = Field("language_modeling",
                                 description="What the model is evaluated on: language_modeling, code, "
                                             "downstream_tasks, vision, speech or other.")
@@ -62,6 +78,16 @@ class Input(BaseModel):
             raise ValueError("`primary_metric` must be a metric name or absent; got an empty string")
         return value.strip() if value is not None else None
 
+    @model_validator(mode="after")
+    def _kind(self) -> "Input":
+        if self.study_kind == "scaling" and self.scaling_type is None:
+            raise ValueError("`scaling_type` is required when study_kind is scaling (one of data, model, "
+                             "compute_optimal, inference, custom); for an ablation pass study_kind='general'")
+        if self.study_kind == "general" and self.n_conditions is None:
+            raise ValueError("`n_conditions` is required when study_kind is general (the number of conditions "
+                             "compared, >= 2)")
+        return self
+
 
 class Metric(BaseModel):
     name: str = Field(description="Metric name.")
@@ -84,6 +110,13 @@ class Significance(BaseModel):
     comparison_test: str | None = Field(description="Test for comparing systems (None when no comparison).")
     alpha: float = Field(description="Significance level of comparison tests.")
     source: str = Field(description="Where the rules come from.")
+    minimum_effect_size: float | None = Field(None, description="Smallest difference worth detecting (metric's unit).")
+    effect_size_type: str = Field("", description="The effect size reported (e.g. Cohen's d, relative loss gap).")
+    multiple_comparison_correction: str | None = Field(None, description="Correction across hypotheses, if any.")
+    n_comparisons: int = Field(1, description="Hypotheses tested together.")
+    alpha_per_comparison: float = Field(0.05, description="alpha / n_comparisons (Bonferroni bound; Holm is uniformly "
+                                                          "more powerful).")
+    sidedness: str = Field("two-sided", description="Alternative of the tests.")
 
 
 class Reporting(BaseModel):
@@ -91,10 +124,18 @@ class Reporting(BaseModel):
     plots: list[str] = Field(description="Figures to produce.")
     conventions: list[str] = Field(description="Conventions to state next to every number.")
     precision: str = Field(description="How many digits to report and why.")
+    central_tendency: str = Field("", description="The central value reported per point or condition.")
+    uncertainty: str = Field("", description="The spread and interval reported beside it.")
+    decimals: int = Field(4, description="Decimals of the metric in tables.")
 
 
 class Output(BaseModel):
-    scaling_type: str = Field(description="Scaling type.")
+    study_kind: str = Field("scaling", description="scaling or general.")
+    scaling_type: str | None = Field(description="Scaling type (None for a general study).")
+    aggregation: str = Field("", description="How per-run values are combined per point or condition.")
+    evaluation_data: str = Field("", description="The evaluation set every run is measured on.")
+    diagnostic_metrics: list[str] = Field(default_factory=list, description="Metrics that check a run is healthy "
+                                                                            "(not decided on).")
     primary_metric: Metric = Field(description="The metric the law is fitted to / the study decides on.")
     secondary_metrics: list[Metric] = Field(description="Metrics recorded alongside.")
     continuous_proxies: list[Metric] = Field(description="Continuous proxies for discontinuous metrics requested.")
@@ -269,61 +310,48 @@ def _significance(inp: Input, reps: int, sig: dict) -> Significance:
         source=row["source"] + "; " + noise["source"])
 
 
-def _protocol(inp: Input, primary: Metric, proxies: list[Metric]) -> list[str]:
-    if inp.scaling_type == "inference":
-        steps = ["Fix hardware, GPU count, parallelism layout, serving engine and version, precision and sampling "
-                 "settings; record them.",
-                 "Use one fixed request set per configuration (prompt and output lengths as designed; force the output "
-                 "length).",
-                 "Discard warm-up requests of every configuration (compilation, cache allocation) before measuring.",
-                 f"Measure {inp.replicates or 'the Budget Gate number of'} replicates per configuration, at least 100 "
-                 "requests each, so p99 exists.",
-                 "Record per request: arrival, first-token and last-token times, tokens generated; derive TTFT, time "
-                 "per output token, end-to-end latency; per replicate: throughput, p50 and p99."]
-        if inp.price_per_gpu_hour is not None:
-            steps.append(f"Cost per token = {inp.price_per_gpu_hour:g} USD/GPU-hour x {inp.num_gpus} GPU(s) / "
-                         "(3600 x throughput in tokens/s).")
-        else:
-            steps.append("Cost per token = price per GPU-hour x GPUs / (3600 x throughput in tokens/s).")
-        return steps
-    steps = ["Freeze one held-out evaluation set (documents, order, tokenization) before the first run and use it for "
-             "every run.",
-             f"Measure {primary.name} at the end of the learning-rate schedule of each run (after the final decay); "
-             "do not read it from a mid-cosine checkpoint, which is biased upward.",
-             "Log per run: the factor levels, non-embedding and total parameters, tokens, 6ND and DeepSeek M x D "
-             "FLOPs, GPU-hours, hardware, seed.",
-             "Evaluate every scale with the same evaluation code, batch and precision."]
-    if inp.tokenizers_differ:
-        steps.append("Convert losses to bits per byte: total nats over the set / (ln 2 x UTF-8 bytes of the set).")
-    if inp.downstream_tasks:
-        steps.append("Evaluate downstream tasks with one fixed prompt format and benchmark version; record the "
-                     "continuous proxies (" + ", ".join(p.name for p in proxies) + ") next to the task metric."
-                     if proxies else "Evaluate downstream tasks with one fixed prompt format and benchmark version.")
-    return steps
+_DIAGNOSTICS = ["training loss curve (spikes, divergence)", "gradient norm", "learning rate as scheduled",
+                "throughput (tokens/s) against the planned MFU"]
 
 
-def _reporting(inp: Input, decimals: dict) -> Reporting:
-    if inp.scaling_type == "inference":
-        return Reporting(
-            per_run_table=["configuration levels", "replicate", "requests", "throughput (tokens/s)", "TTFT p50/p99",
-                           "time per output token p50/p99", "latency p50/p99", "peak memory", "cost per token"],
-            plots=["throughput against batch size (log x)", "latency p50 and p99 against batch size",
-                   "TTFT against prompt length", "throughput-latency frontier"],
-            conventions=["hardware, GPU count, engine and version, precision", "request set and lengths",
-                         "warm-up discarded", "medians with bootstrap intervals across replicates"],
-            precision="3 significant digits for latencies and throughput; intervals beside every median")
-    return Reporting(
-        per_run_table=["factor levels", "N non-embedding", "N total", "tokens D", "FLOPs (6ND)", "FLOPs (M D)",
-                       "final loss", "seed", "GPU-hours", "hardware"],
-        plots=["loss against each scaling axis on log-log axes with the fitted law and its interval band",
-               "residuals against scale", "held-out larger point against the extrapolated prediction"],
-        conventions=["parameter counting used in the fit (log both)", "FLOPs convention (6ND or DeepSeek M)",
-                     "loss unit (nats/token or bits/byte) and evaluation set", "MFU and hardware behind GPU-hours"],
-        precision=f"losses to {decimals['loss_decimals']} decimals ({decimals['loss_decimals_source']}); fitted "
-                  "parameters with their bootstrap interval, never rounded before use")
+def _general(inp: Input) -> Output:
+    table = knowledge.load("metrics")
+    metrics, decimals = table["metrics"], table["reporting"]["loss_decimals"]
+    defaults: list[DefaultUsed] = []
+    warnings: list[Finding] = []
+    if inp.primary_metric is None:
+        primary = _metric("held_out_cross_entropy", metrics)
+        defaults.append(DefaultUsed(name="primary_metric", value=primary.name, source=metrics["held_out_cross_entropy"]["source"]))
+    else:
+        key = find_metric(inp.primary_metric, metrics)
+        primary = _metric(key, metrics, inp.primary_metric) if key else _custom_metric(inp.primary_metric)
+    reps = inp.replicates if inp.replicates is not None else GENERAL_REPLICATES
+    if inp.replicates is None:
+        defaults.append(DefaultUsed(name="replicates", value=reps, source=GENERAL_REPLICATES_SOURCE))
+    alpha = table["significance"]["comparison"]["alpha"]
+    sig = general_significance(inp, reps, alpha)
+    if inp.minimum_effect_size is None:
+        warnings.append(Finding(code="no_minimum_effect", severity="warning",
+                                message="No minimum_effect_size: say the smallest difference worth acting on, so "
+                                        "sample_size_estimation can size the seeds and a null result means something."))
+    keys = ["seed_sd"] + (["training_flops", "gpu_hours", "peak_memory"] if inp.track_efficiency else [])
+    return Output(
+        study_kind="general", scaling_type=None, primary_metric=primary,
+        secondary_metrics=[_metric(k, metrics) for k in keys], continuous_proxies=[],
+        aggregation=f"mean over the {reps} seeds of each condition (each run one value at the end of training)",
+        evaluation_data=inp.evaluation_data or "one held-out split, frozen before the first run, never used for tuning",
+        diagnostic_metrics=list(_DIAGNOSTICS), measurement_protocol=general_protocol(inp, primary.name, reps),
+        significance=Significance(confidence_level=inp.confidence_level, bootstrap_replicates=1000, replicates=reps,
+                                  alpha=alpha, **sig),
+        reporting=Reporting(**general_reporting(decimals)), defaults_used=defaults, warnings=warnings,
+        next_step=f"Call statistical_method_selection with study_kind='general', n_groups={inp.n_conditions}, "
+                  f"runs_per_group={reps} and n_comparisons={sig['n_comparisons']} (and effect_size for a power "
+                  "check), then sample_size_estimation to size the seeds.")
 
 
 def run(inp: Input) -> Output:
+    if inp.study_kind == "general":
+        return _general(inp)
     table = knowledge.load("metrics")
     metrics = table["metrics"]
     defaults: list[DefaultUsed] = []
@@ -336,10 +364,29 @@ def run(inp: Input) -> Output:
                                         "with batch or sequence length at inference."))
     secondaries = _secondaries(inp, primary, metrics, warnings, proxies)
     reps = _replicates(inp, defaults)
+    significance = _significance(inp, reps, table["significance"])
+    significance.minimum_effect_size = inp.minimum_effect_size
+    significance.sidedness = inp.sidedness
+    significance.effect_size_type = ("median ratio of throughput or latency between configurations"
+                                     if inp.scaling_type == "inference" else
+                                     "difference of fitted curves (loss gap at matched scale) and of exponents")
+    if inp.compare_systems:
+        significance.multiple_comparison_correction = "Holm-Bonferroni across scales and metrics"
+    reporting = Reporting(**scaling_reporting(inp, table["reporting"]))
+    inference = inp.scaling_type == "inference"
+    reporting.central_tendency = "median over replicates" if inference else "each run's final value; the fitted law"
+    reporting.uncertainty = ("bootstrap percentile interval across replicates" if inference else
+                             "bootstrap percentile intervals of parameters and predictions; seed sd per scale")
+    reporting.decimals = 3 if inference else table["reporting"]["loss_decimals"]
     return Output(
-        scaling_type=inp.scaling_type, primary_metric=primary, secondary_metrics=secondaries,
-        continuous_proxies=proxies, measurement_protocol=_protocol(inp, primary, proxies),
-        significance=_significance(inp, reps, table["significance"]), reporting=_reporting(inp, table["reporting"]),
+        study_kind="scaling", scaling_type=inp.scaling_type,
+        aggregation=("median of each metric within a replicate, then across replicates" if inference else
+                     "no averaging before the fit: every run (scale x seed) is one point; seed sd per scale"),
+        evaluation_data=inp.evaluation_data or ("one fixed request set per configuration" if inference else
+                                                "one frozen held-out set, the same for every run"),
+        diagnostic_metrics=([] if inference else list(_DIAGNOSTICS)), primary_metric=primary, secondary_metrics=secondaries,
+        continuous_proxies=proxies, measurement_protocol=scaling_protocol(inp, primary, proxies),
+        significance=significance, reporting=reporting,
         defaults_used=defaults, warnings=warnings,
         next_step="Call design_matrix_construction with the levels, then sample_size_estimation with the noise "
                   "reference above (or statistical_method_selection for comparisons).")

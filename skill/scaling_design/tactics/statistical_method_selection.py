@@ -40,7 +40,13 @@ class Input(BaseModel):
             "compare_conditions: a classical comparison of a metric between conditions; fit_scaling_law: how to fit "
             "a law to scaling runs (returns fit_config); compare_arms: does the exponent or only the intercept differ "
             "between two arms (e.g. architectures)."))
+    study_kind: Literal["scaling", "general"] = Field(
+        "scaling", description="scaling (default): any task; general: an ablation, hyperparameter or architecture "
+                               "comparison between conditions, answered as compare_conditions (the default task then).")
     # -- compare_conditions ----------------------------------------------------------------
+    outcome_type: Literal["continuous", "proportion", "ordinal"] = Field(
+        "continuous", description="The per-run outcome: continuous (loss), proportion (accuracy of a run) or ordinal "
+                                  "(ranks, ratings: rank-based tests).")
     n_groups: int = Field(2, ge=1, le=1000, description="Conditions compared (1 = against a reference value).")
     paired: bool = Field(False, description="The same units (seeds, data order, eval items) are measured under every condition.")
     normality: Tristate = Field("unknown", description="Is the metric (paired: the differences) roughly normal? yes, no or unknown.")
@@ -71,6 +77,11 @@ class Input(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "Input":
+        if self.study_kind == "general" and self.task != "compare_conditions":
+            if "task" in self.model_fields_set:
+                raise ValueError(f"`task` must be compare_conditions when study_kind is general; got {self.task!r} "
+                                 "(fit_scaling_law and compare_arms are for scaling studies)")
+            self.task = "compare_conditions"
         if self.paired and self.n_groups < 2:
             raise ValueError(f"`paired` needs n_groups >= 2 (conditions measured on the same units); got n_groups = {self.n_groups}")
         arms = [self.arm_a_scales, self.arm_a_losses, self.arm_b_scales, self.arm_b_losses]
@@ -142,6 +153,9 @@ class Output(BaseModel):
     assumptions: list[str] = Field(description="What the choice assumes.")
     defaults_used: list[DefaultUsed] = Field(description="Defaults filled in, with sources.")
     warnings: list[StepWarning] = Field(description="Non-fatal findings with codes.")
+    study_kind: str = Field("scaling", description="scaling or general, as asked.")
+    outcome_type: str = Field("continuous", description="The per-run outcome type the choice assumed.")
+    power_check_failed: bool = Field(False, description="True when the power check found power below 0.8 for the planned runs.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,8 +411,20 @@ def _arms(inp: Input, warnings: list[StepWarning]) -> ArmsResult | None:
 def run(inp: Input) -> Output:
     """Pick the test or fitting procedure for the data described."""
     if inp.task == "compare_conditions":
-        return _compare_conditions(inp)
-    return _scaling(inp)
+        if inp.outcome_type == "ordinal" and inp.normality != "no":
+            inp = inp.model_copy(update={"normality": "no"})  # ranks are not normal: the rank-based branch
+        out = _compare_conditions(inp)
+        power = (out.power_check or {}).get("power")
+        if power is not None and power < 0.8:
+            out.power_check_failed = True
+            out.warnings.append(StepWarning(code="underpowered", severity="warning", message=(
+                f"power {power:.2f} < 0.80 for effect_size {inp.effect_size:g} with runs_per_group {inp.runs_per_group}: "
+                "plan more seeds (sample_size_estimation solves for them) or report the result as inconclusive")))
+        out.study_kind, out.outcome_type = inp.study_kind, inp.outcome_type
+        return out
+    out = _scaling(inp)
+    out.study_kind = inp.study_kind
+    return out
 
 
 DESCRIPTION = """
