@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .. import knowledge
 from ..errors import InputError
+from .factor_roles import add_standard_controls, resolve_roles, response_traits, restate_hypothesis
 from ..laws.cost import flops_from_gpu_hours
 
 __all__ = ["Input", "Output", "run", "DESCRIPTION", "EXAMPLE", "SCALING_TYPES", "DefaultUsed",
@@ -93,6 +94,9 @@ class Input(BaseModel):
                                              "MI300X).")
     mfu: float | None = Field(None, gt=0, le=1, allow_inf_nan=False,
                               description="Model FLOPs utilisation in (0, 1]. Absent: the knowledge default (0.40).")
+    prior_work: list[str] = Field(default_factory=list, max_length=20,
+                                  description="Prior results to build on (e.g. 'Hoffmann 2022: alpha ~0.34'), each "
+                                              "at most 300 characters; echoed in the output.")
 
     @field_validator("scaling_type")
     @classmethod
@@ -129,12 +133,15 @@ class Axis(BaseModel):
     maximum: float | None = Field(description="Suggested largest level.")
     range_source: str = Field(description="Where the suggested range comes from.")
     source: str = Field(description="Literature for the axis.")
+    factor_type: Literal["continuous", "ordinal", "categorical"] = Field("continuous", description="Factor type.")
 
 
 class Response(BaseModel):
     name: str = Field(description="Response (dependent variable) name.")
     unit: str = Field(description="Unit.")
     definition: str = Field(description="What is measured (metric_specification gives the protocol).")
+    type: str = Field("continuous", description="Variable type of the response.")
+    direction: str = Field("lower_is_better", description="lower_is_better, higher_is_better or recorded (a cost).")
     why: str = Field(description="Why it is measured.")
     source: str = Field(description="Literature.")
 
@@ -170,6 +177,8 @@ class Output(BaseModel):
     scaling_type_evidence: list[str] = Field(description="Words of the question that decided the inferred type "
                                                          "(empty when given).")
     study_summary: str = Field(description="One line: what this kind of study does.")
+    hypothesis: str = Field("", description="The question restated as a testable hypothesis with its null.")
+    prior_work: list[str] = Field(default_factory=list, description="Prior results the study builds on (as given).")
     system: str = Field(description="Architecture family.")
     independent_variables: list[Axis] = Field(description="Scaling axes to vary, with definition, unit, counting, "
                                                           "why, and a suggested range.")
@@ -451,11 +460,15 @@ def run(inp: Input) -> Output:
     budget = _budget(inp, defaults)
     n_top = _cap_ranges(axes, budget, stype, table, warnings)
     _study_warnings(stype, axis_names, inp, warnings)
+    responses = [r.model_copy(update=dict(zip(("type", "direction"), response_traits(r.name))))
+                 for r in _responses(stype, table)]
+    controls = resolve_roles(axes, add_standard_controls(_controls(stype, table), Control), warnings, Finding)
     return Output(
+        hypothesis=restate_hypothesis(inp.question, stype, axis_names, [r.name for r in responses]),
+        prior_work=[w.strip()[:300] for w in inp.prior_work],
         scaling_type=stype, scaling_type_inferred=inferred, scaling_type_evidence=evidence,
         study_summary=table["scaling_types"][stype]["summary"], system=inp.system,
-        independent_variables=axes, dependent_variables=_responses(stype, table),
-        control_variables=_controls(stype, table),
+        independent_variables=axes, dependent_variables=responses, control_variables=controls,
         potential_interactions=_interactions(stype, axis_names, inp.system, table),
         counting_conventions=[counting, flops], budget_flops=budget, largest_compute_optimal_parameters=n_top,
         defaults_used=defaults, warnings=warnings,
