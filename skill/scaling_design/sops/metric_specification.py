@@ -150,7 +150,7 @@ class Output(BaseModel):
 DESCRIPTION = """
 Third step of a scaling study: what to measure at each scale point. Give the scaling type, the
 task domain and, if any, a chosen primary metric, downstream tasks, whether tokenizers differ and
-whether systems are compared. Returns the seed's fields: primary_metric (held-out cross-entropy
+whether systems are compared. Returns the upstream skill's fields: primary_metric (held-out cross-entropy
 at the end of the schedule on a fixed set, or bits per byte when tokenizers differ; throughput
 for inference), secondary_metrics (FLOPs, GPU-hours, memory, seed variance; TTFT, time per output
 token, latency p50/p99, cost per token for inference), significance (bootstrap over runs,
