@@ -91,8 +91,8 @@ def test_the_plan_report_places_a_section_per_step_between_the_checks_and_the_ne
     assert text == plan.report_markdown
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     steps = [render_step(name, getattr(plan, name)).splitlines()[0] for name in STEP_ORDER]
-    assert headings[:2] == ["## Plan at a glance", "## Consistency checks"]
-    assert headings[2:2 + len(steps)] == steps
+    assert headings[:3] == ["## Plan at a glance", "## Consistency checks", "## Final run table"]
+    assert headings[3:3 + len(steps)] == steps
     assert headings[-1] == "## Next steps"
 
 

@@ -40,9 +40,14 @@ def test_each_step_is_fed_by_the_ones_before(model_plan):
     assert ss.fit_precision.quantity.startswith("loss")
     # the budget tactic chooses among the design's settings, for the loss at the target, with the study's budget
     assert bc.target["N"] == MODEL["target_parameters"] and bc.target["D"] == MODEL["fixed_tokens"]
-    assert bc.budget.flops == pytest.approx(fi.budget_flops, rel=1e-12)
+    # ... less the validation run, which is bought first and held out of the fit
+    held = sum(r["C"] for r in plan.run_table.runs if r["role"] == "validation")
+    assert held > 0 and bc.budget.flops == pytest.approx(fi.budget_flops - held, rel=1e-12)
     assert {(r["N"], r["D"]) for r in bc.runs} <= {(r["N"], r["D"]) for r in dm.runs}
-    assert plan.design_csv == bc.csv and plan.final_plan_from == "budget_constrained_design"
+    # the final table's fit runs are the settings the tactic chose, one row per chosen run
+    fit = sorted((r["N"], r["D"]) for r in plan.run_table.runs if r["role"] == "fit")
+    assert fit == sorted((r["N"], r["D"]) for r in bc.runs) and plan.final_plan_from == "budget_constrained_design"
+    assert plan.design_csv == plan.run_table.csv()
 
 
 def test_a_plan_within_budget_and_gate_is_ready(model_plan):

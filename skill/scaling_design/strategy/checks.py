@@ -156,6 +156,12 @@ def _check_step_findings(steps: dict[str, BaseModel | None]) -> list[Check]:
               for w in _dump(out).get("warnings", []) if w.get("severity") == "error"]
     checks.append(Check(name="no_step_errors", passed=not errors, severity="major",
                         detail="; ".join(errors) if errors else "no step reported an error"))
+    # A Monte Carlo step that could not tell its percentile from the target leaves the replicate answer open.
+    undecided = [f"{name}: {w['message']}" for name, out in steps.items() if out is not None
+                 for w in _dump(out).get("warnings", []) if str(w.get("code", "")).endswith("undecided")]
+    if undecided:
+        checks.append(Check(name="sizing_decided", passed=False, severity="minor",
+                            detail="; ".join(undecided) + ": raise n_sims so the sample size is decided"))
     ls_out = steps.get("level_specification")
     if ls_out is not None:
         # The budget is checked on the final plan (budget_respected), after budget_constrained_design chose runs.

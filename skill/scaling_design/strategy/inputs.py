@@ -79,7 +79,8 @@ def _fixed_parameters(inp: Input, fi_out: fi.Output, defaults: list) -> float | 
         k = inp.num_levels or 6
         tokens = sum(d_min * (d_max / d_min) ** (i / (k - 1)) for i in range(k))
         replicates = _replicate_floor(knowledge.budget_gate("data"))
-        affordable = fi_out.budget_flops / (6.0 * tokens * replicates)
+        held = d_max * (d_max / d_min) ** (1.0 / (k - 1))  # the validation run, one step past the top level
+        affordable = fi_out.budget_flops / (6.0 * (tokens * replicates + held))
         if affordable < params:
             params = affordable
             source = (f"the largest model whose sweep ({k} geometric token levels {d_min:.3g}-{d_max:.3g}, "
@@ -227,12 +228,14 @@ def _replicates_needed(ss_out: sse.Output, floor: int) -> tuple[int, bool]:
 
 
 def _budget_input(inp: Input, scaling_type: str, dm_out: dmc.Output, fi_out: fi.Output, fixed: dict[str, float],
-                  target: float, replicates: int, time_left_s: float) -> bcd.Input:
+                  target: float, replicates: int, time_left_s: float, reserve_flops: float = 0.0) -> bcd.Input:
     settings = {}
     for r in dm_out.runs:
         settings.setdefault((float(r["N"]), float(r["D"])), float(r["C"]))
     candidates = [{"N": n, "D": d, "cost_flops": c} for (n, d), c in settings.items()]
     budget = fi_out.budget_flops if fi_out.budget_flops is not None else dm_out.cost.total_flops
+    if reserve_flops and budget > reserve_flops:  # the validation runs are bought first, outside the selection
+        budget -= reserve_flops
     args: dict[str, Any] = {"budget": budget, "budget_unit": "flops", "scaling_type": scaling_type,
                             "candidates": candidates, "max_repeats": replicates, "hardware": inp.hardware,
                             "mfu": inp.mfu, "seed": inp.seed, "monte_carlo_sims": inp.n_sims,

@@ -11,6 +11,7 @@ from ..sops import level_specification as ls
 from ..sops import metric_specification as ms
 from ..sops import sample_size_estimation as sse
 from ..tactics import budget_constrained_design as bcd
+from .run_table import FinalTable
 
 
 ScalingType = Literal["data", "model", "compute_optimal", "inference"]
@@ -124,6 +125,10 @@ class Output(BaseModel):
         "Steps that do not apply to this scaling type, with the reason (tool name -> reason)."))
     final_plan_from: str = Field(description="Which step's run table is the plan: budget_constrained_design "
                                              "(training studies) or design_matrix_construction (inference).")
+    run_table: FinalTable = Field(description=(
+        "The final run table, made once: every run the plan executes (role fit or validation) with run_id, "
+        "run_order, block, replicate, seed and its factor and cost columns. design.csv, the results template, the "
+        "report's tables and the plots are views of it."))
     design_csv: str = Field(description="The final run table as CSV (design.csv).")
     results_template_csv: str = Field(description="The final run table with empty result columns "
                                                   "(results-template.csv), for fit_scaling_law once filled.")
@@ -135,6 +140,23 @@ class Output(BaseModel):
     defaults_used: list[fi.DefaultUsed] = Field(description="Defaults the strategy chose, with sources.")
     warnings: list[dict[str, Any]] = Field(description="Warnings of every step, each with the step's name.")
     report_markdown: str = Field(description="The whole plan as a markdown report (a section per step).")
+    # the record an orchestrating skill reads (the upstream skill's strategy output, plus what a caller such as an
+    # experiment-design strategy reads)
+    scaling_axes: list[dict[str, Any]] = Field(description="The scaling axes: name, kind, minimum, maximum, unit.")
+    fitting_model: dict[str, Any] = Field(description=(
+        "How the results are analysed, from statistical_method_selection: form, objective, procedure, source."))
+    controlled_variables: list[dict[str, Any]] = Field(description="What is held fixed or co-tuned per scale.")
+    metrics: dict[str, Any] = Field(description="Primary and secondary metric names.")
+    validation_point: dict[str, Any] | None = Field(description=(
+        "The held-out run(s) scored after the fit: axis, value, the N/D/C of the run and its run_ids (null when "
+        "the plan has none)."))
+    extrapolation_target: dict[str, Any] | None = Field(description=(
+        "The scale the law must predict: axis, value and quantity (loss, n_opt); null for inference."))
+    total_runs: int = Field(description="Runs in the final run table (fit and validation).")
+    estimated_total_flops: float | None = Field(description="Training FLOPs of every run in the final table "
+                                                            "(null for inference studies).")
+    estimated_gpu_hours: float | None = Field(description="GPU-hours of every run in the final table.")
+    significance_threshold: float | None = Field(description="alpha of the metric protocol's tests (e.g. 0.05).")
 
 
 DESCRIPTION = """

@@ -1,0 +1,134 @@
+"""The plan's one final run table: design.csv, the template and the report are views of it, and the
+report's own "Next steps" commands succeed on the filled template."""
+import csv
+import io
+import json
+import re
+import shlex
+
+import numpy as np
+import pytest
+
+from scaling_design.cli import main
+from scaling_design.strategy import EXAMPLE, Input, run
+
+TRUTH = {"E": 1.817, "A": 482.01, "B": 2085.43, "alpha": 0.348, "beta": 0.366}  # the epoch law, as ground truth
+NOISE_SEED = 20261202  # fixed before looking at any fit
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _fill(template: str, noise: float = 0.005) -> str:
+    rng = np.random.default_rng(NOISE_SEED)
+    rows = _rows(template)
+    for r in rows:
+        n, d = float(r["N"]), float(r["D"])
+        loss = TRUTH["E"] + TRUTH["A"] / n ** TRUTH["alpha"] + TRUTH["B"] / d ** TRUTH["beta"]
+        r["loss"] = repr(loss * float(np.exp(rng.normal(0.0, noise))))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _next_step_commands(report: str) -> list[list[str]]:
+    section = report.split("## Next steps", 1)[1]
+    return [shlex.split(c)[1:] for c in re.findall(r"`(scaling-design [^`]+)`", section)]
+
+
+@pytest.fixture(scope="module")
+def model_plan():
+    return run(Input(**dict(EXAMPLE, n_sims=20)))
+
+
+def test_design_csv_is_the_final_table_row_for_row(model_plan):
+    plan = model_plan
+    rows = _rows(plan.design_csv)
+    table = plan.run_table.runs
+    assert [r["run_id"] for r in rows] == [t["run_id"] for t in table]
+    assert [int(r["seed"]) for r in rows] == [t["seed"] for t in table]
+    assert [int(r["run_order"]) for r in rows] == [t["run_order"] for t in table]
+    assert {"run_id", "run_order", "replicate", "seed", "role", "block"} <= set(rows[0])
+    # the report's final table shows the same ids and seeds in the same order
+    section = plan.report_markdown.split("## Final run table", 1)[1].split("\n## ", 1)[0]
+    shown = [(m[0], int(m[1])) for m in re.findall(r"^\| (r\d{4}) \| (\d+) \|", section, re.M)]
+    assert shown == [(t["run_id"], t["run_order"]) for t in table]
+    for t in table:
+        assert str(t["seed"]) in section
+
+
+def test_run_order_is_a_permutation_that_is_not_the_cost_order(model_plan):
+    table = model_plan.run_table.runs
+    order = [t["run_order"] for t in table]
+    assert sorted(order) == list(range(1, len(table) + 1))
+    fit_costs = [t["C"] for t in table if t["role"] == "fit"]
+    assert fit_costs == sorted(fit_costs)  # ids read cheapest first ...
+    by_order = [t["C"] for t in sorted(table, key=lambda t: t["run_order"])]
+    assert by_order != sorted(by_order)  # ... the run order is not the cost order
+    assert len({t["seed"] for t in table}) == len(table)
+
+
+def test_the_validation_run_is_in_the_table_and_the_record(model_plan):
+    plan = model_plan
+    val = [t for t in plan.run_table.runs if t["role"] == "validation"]
+    assert len(val) == 1
+    top_fit = max(t["N"] for t in plan.run_table.runs if t["role"] == "fit")
+    assert top_fit < val[0]["N"] <= plan.extrapolation_target["value"]
+    assert plan.validation_point["run_ids"] == [val[0]["run_id"]]
+    assert [r["role"] for r in _rows(plan.results_template_csv)].count("validation") == 1
+
+
+def test_the_orchestrator_record_counts_the_final_table(model_plan):
+    plan = model_plan
+    table = plan.run_table.runs
+    assert plan.total_runs == len(table) == plan.summary.n_runs
+    assert plan.estimated_total_flops == pytest.approx(sum(t["C"] for t in table))
+    assert plan.estimated_gpu_hours == pytest.approx(sum(t["gpu_hours"] for t in table))
+    assert plan.fitting_model["form"] == "saturating" and plan.fitting_model["objective"].startswith("huber")
+    assert plan.extrapolation_target == {"axis": "N", "value": 7e9, "quantity": "loss"}
+    assert plan.significance_threshold == 0.05
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("example, truth_keys", [("model-scaling", {"alpha": "alpha"}),
+                                                 ("data-scaling", {"alpha": "beta"}),
+                                                 ("compute-optimal", {"alpha": "alpha", "beta": "beta"})])
+def test_the_reports_next_steps_succeed_on_the_filled_template(tmp_path, capsys, example, truth_keys):
+    out = tmp_path / "plan"
+    assert main(["plan", "--example", example, "--out", str(out), "--no-plots"]) == 0
+    template = out / "results-template.csv"
+    template.write_text(_fill(template.read_text()))
+    commands = _next_step_commands((out / "report.md").read_text())
+    fits = [c for c in commands if c[0] == "fit"]
+    assert fits, "the report names a fit command"
+    # the report's fit as JSON (its intervals are checked below; allocate reads it as --law)
+    fit_argv = [a.replace("results-template.csv", str(template)) for a in fits[0]]
+    fit_argv = fit_argv[:fit_argv.index("--format")] + ["--format", "json"]
+    capsys.readouterr()
+    assert main(fit_argv) == 0
+    fit_text = capsys.readouterr().out
+    fit = json.loads(fit_text)
+    (tmp_path / "fit.json").write_text(fit_text)
+    for argv in commands:  # exactly as printed; the budget and the fit file are the user's to fill in
+        argv = [a.replace("results-template.csv", str(template)).replace("<FLOPs>", "1e24")
+                .replace("<fit.json>", str(tmp_path / "fit.json")) for a in argv]
+        assert main(argv) == 0, argv
+    # validation rows are scored against the fit, not fitted
+    assert fit["n_runs"] == sum(r["role"] == "fit" for r in _rows(template.read_text())) or \
+        fit["n_runs"] == len(_rows(template.read_text()))
+    for fitted, true in truth_keys.items():
+        low, high = fit["intervals"][fitted]["low"], fit["intervals"][fitted]["high"]
+        assert low <= TRUTH[true] <= high, (fitted, low, high)
+
+
+def test_a_plan_whose_levels_the_budget_cut_needs_revision_with_the_reason():
+    plan = run(Input(**dict(EXAMPLE, budget_gpu_hours=150, n_sims=20)))
+    fit_sizes = {t["N"] for t in plan.run_table.runs if t["role"] == "fit"}
+    assert len(fit_sizes) < len(plan.level_specification.factors[0].levels)
+    assert plan.verdict != "ready"
+    assert any(r.startswith("levels_as_specified") for r in plan.reasons)
+    gate = next(c for c in plan.checks if c.name == "budget_gate_runs")
+    assert gate.detail.startswith(f"{sum(t['role'] == 'fit' for t in plan.run_table.runs)} runs")
