@@ -82,7 +82,8 @@ def _iso_flop_levels(c_values: np.ndarray) -> np.ndarray:
     return 10.0 ** np.arange(lo, hi + 1)
 
 
-def _plot_nd_plane(ax, n: np.ndarray, d: np.ndarray, c: np.ndarray | None) -> None:
+def _plot_nd_plane(ax, n: np.ndarray, d: np.ndarray, c: np.ndarray | None,
+                   held_out: np.ndarray | None = None) -> None:
     compute = c if c is not None else 6.0 * n * d
     levels = _iso_flop_levels(compute)
     n_lo, n_hi = n.min() / 2, n.max() * 2
@@ -96,13 +97,20 @@ def _plot_nd_plane(ax, n: np.ndarray, d: np.ndarray, c: np.ndarray | None) -> No
         if d_lo <= y <= d_hi:
             ax.annotate(f"{level:.2g}", (x, y), fontsize=7, color="0.4", ha="left", va="bottom")
     ax.plot(grid, 20.0 * grid, color="tab:green", ls="--", lw=1.0, label="20 tokens/param", zorder=2)
-    unique, counts = np.unique(np.stack([n, d], axis=1), axis=0, return_counts=True)
-    sizes = 25 + 20 * (counts - 1)
-    ax.scatter(unique[:, 0], unique[:, 1], s=sizes, c=np.log10(6 * unique[:, 0] * unique[:, 1]), cmap="viridis",
-               edgecolor="k", linewidth=0.5, zorder=3, label="planned runs (size = replicates)")
-    for (x, y), k in zip(unique, counts):
-        if k > 1:
+    held = held_out if held_out is not None else np.zeros(len(n), dtype=bool)
+    unique, counts = np.unique(np.stack([n[~held], d[~held]], axis=1), axis=0, return_counts=True)
+    equal = len(set(counts.tolist())) == 1
+    label = f"fitted runs (x{counts[0]} seeds each)" if equal else "fitted runs (size and label = seeds)"
+    points = ax.scatter(unique[:, 0], unique[:, 1], s=25 if equal else 25 + 20 * (counts - 1),
+                        c=np.log10(6 * unique[:, 0] * unique[:, 1]), cmap="viridis", edgecolor="k", linewidth=0.5,
+                        zorder=3, label=label)
+    ax.figure.colorbar(points, ax=ax, label="log10 training FLOPs of a run")
+    if not equal:
+        for (x, y), k in zip(unique, counts):
             ax.annotate(f"x{k}", (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7, zorder=4)
+    if held.any():
+        ax.scatter(n[held], d[held], marker="*", s=140, color="tab:red", edgecolor="k", linewidth=0.5, zorder=4,
+                   label="validation run (held out of the fit)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(n_lo, n_hi)
@@ -111,6 +119,38 @@ def _plot_nd_plane(ax, n: np.ndarray, d: np.ndarray, c: np.ndarray | None) -> No
     ax.set_ylabel("training tokens D")
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title("Planned runs; grey lines: iso-FLOP C = 6ND, labelled in FLOPs", fontsize=10)
+
+
+def _plot_inference(ax, columns: dict[str, np.ndarray]) -> None:
+    """Benchmark cells: batch size x sequence length, coloured by the benchmark GPU-time of a cell."""
+    b, s = columns["batch_size"], columns["seq_len"]
+    cells, first, counts = np.unique(np.stack([b, s], axis=1), axis=0, return_index=True, return_counts=True)
+    cost = columns.get("gpu_hours")
+    colour = None if cost is None else np.array([cost[(b == x) & (s == y)].sum() for x, y in cells])
+    points = ax.scatter(cells[:, 0], cells[:, 1], s=60, c=colour, cmap="viridis", edgecolor="k", linewidth=0.5,
+                        marker="s")
+    if colour is not None:
+        ax.figure.colorbar(points, ax=ax, label="benchmark GPU-hours per cell (all repeats)")
+    if "memory_ok" in columns:
+        over = columns["memory_ok"] == 0
+        if over.any():
+            ax.scatter(b[over], s[over], marker="x", s=80, color="tab:red", label="does not fit in memory", zorder=4)
+            ax.legend(fontsize=8, loc="upper right")
+    for axis, values, setter in ((ax.xaxis, b, ax.set_xscale), (ax.yaxis, s, ax.set_yscale)):
+        setter("log", base=2)
+        axis.set_ticks(sorted(set(values.tolist())), [f"{v:g}" for v in sorted(set(values.tolist()))])
+        axis.set_minor_locator(_null_locator())
+    ax.set_xlabel("batch size (requests)")
+    ax.set_ylabel("sequence length (tokens)")
+    repeats = sorted(set(counts.tolist()))
+    ax.set_title(f"Benchmark cells, {'/'.join(map(str, repeats))} repeats each: throughput and latency per cell",
+                 fontsize=9)
+
+
+def _null_locator():
+    from matplotlib.ticker import NullLocator
+
+    return NullLocator()
 
 
 def _plot_two_factors(ax, names: list[str], columns: dict[str, np.ndarray]) -> None:
@@ -151,8 +191,11 @@ def plot_plan(plan_output: Any, out_dir: Path) -> list[Path]:
     n, d, c = _pick(columns, PARAMETER_COLUMNS), _pick(columns, TOKEN_COLUMNS), _pick(columns, COMPUTE_COLUMNS)
     if n is not None and d is None and c is not None:
         d = (c[0], c[1] / (6.0 * n[1]))
-    if n is not None and d is not None:
-        _plot_nd_plane(ax, n[1], d[1], c[1] if c is not None else None)
+    roles = [r.get("role", "") for r in csv.DictReader(io.StringIO(text))]
+    if plan.get("scaling_type") == "inference" and {"batch_size", "seq_len"} <= set(columns):
+        _plot_inference(ax, columns)
+    elif n is not None and d is not None:
+        _plot_nd_plane(ax, n[1], d[1], c[1] if c is not None else None, np.array([r == "validation" for r in roles]))
     else:
         factors = [h for h in header if h in columns and h.lower() not in _NON_FACTOR_COLUMNS
                    and len(np.unique(columns[h])) > 1]
