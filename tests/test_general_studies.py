@@ -81,3 +81,14 @@ def test_the_scaling_strategy_refuses_an_ablation_and_points_at_the_general_tool
     with pytest.raises(InputError, match="metric_specification and statistical_method_selection with "
                                          "study_kind='general'"):
         get_tool("scaling_design").call({"question": ABLATION, "budget_gpu_hours": 100, "hardware": "A100"})
+
+
+def test_sample_size_estimation_corrects_alpha_for_the_number_of_comparisons():
+    from scaling_design.sops import sample_size_estimation as sse
+
+    one = sse.run(sse.Input(design_type="two_sample", effect_size=0.5, power=0.8))
+    two = sse.run(sse.Input(design_type="two_sample", effect_size=0.5, power=0.8, n_comparisons=2))
+    assert one.result.min_per_group == 64 and one.alpha_adjusted == 0.05  # 63.77 per group (statsmodels reference)
+    assert two.alpha_adjusted == pytest.approx(0.025) and two.result.min_per_group == 78
+    low = sse.run(sse.Input(design_type="two_sample", effect_size=0.5, power=0.6))
+    assert "target_power_below_0.8" in [w.code for w in low.warnings]

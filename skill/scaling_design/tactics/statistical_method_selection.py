@@ -259,6 +259,8 @@ def _power_check(inp: Input, path: list[str]) -> dict[str, Any] | None:
         fields["k_groups"] = inp.n_groups
     if inp.runs_per_group is not None:
         fields["runs_per_group"] = inp.runs_per_group
+    if inp.n_comparisons > 1 and design != "anova":  # each pairwise test at the corrected alpha (post-hoc tests of
+        fields["n_comparisons"] = inp.n_comparisons  # an omnibus F keep the family-wise error themselves)
     out = sse.run(sse.Input(**fields))
     path.append(f"power check through sample_size_estimation ({design}, normal-theory; rank tests keep ~95% efficiency on normal data)")
     return {"design_type": design, "solved_for": out.solved_for, **out.result.model_dump()}

@@ -107,6 +107,12 @@ def _classical(inp: Input) -> Output:
     stats = _stats()
     defaults: list[DefaultUsed] = []
     warnings: list[StepWarning] = []
+    if inp.n_comparisons > 1:  # Bonferroni: each of the m tests at alpha / m keeps the family-wise error at alpha
+        inp = inp.model_copy(update={"alpha": inp.alpha / inp.n_comparisons})
+    if inp.power is not None and inp.power < 0.8:
+        warnings.append(StepWarning(code="target_power_below_0.8", severity="warning",
+                                    message=f"target power {inp.power:g} < 0.80 (Cohen 1988's conventional minimum): "
+                                            "a null result will be hard to read"))
     effect = inp.effect_size if inp.min_difference is None else _effect_from_difference(inp)
     per_group, power = inp.runs_per_group, inp.power
     given = {"effect_size": effect is not None, "runs_per_group": per_group is not None, "power": power is not None}
@@ -150,7 +156,7 @@ def _classical(inp: Input) -> Output:
         parameters=_classical_parameters(inp, effect, power, margin),
         result=result, sensitivity=_sensitivity(engine, effect, margin), fit_precision=None,
         assumptions=_classical_assumptions(inp), recommendations=_classical_recommendations(inp, result, solved_for),
-        defaults_used=defaults, warnings=warnings)
+        defaults_used=defaults, warnings=warnings, alpha_adjusted=inp.alpha)
 
 
 def _classical_parameters(inp: Input, effect, power, margin) -> dict[str, Any]:

@@ -46,6 +46,8 @@ class Input(BaseModel):
     power: float | None = Field(
         None, gt=0, lt=1, description="Target power in (0, 1); default 0.80 (0.90 for confirmatory studies). Leave empty (with effect and runs given) to solve for it.")
     alpha: float = Field(0.05, gt=0, lt=1, description="Significance level in (0, 1).")
+    n_comparisons: int = Field(1, ge=1, le=10000, description="Hypotheses tested together (e.g. 2 ablated conditions "
+                                                              "against a control): the power solve uses alpha / n_comparisons.")
     alternative: Literal["two-sided", "larger", "smaller"] = Field("two-sided", description="Alternative hypothesis of the t tests.")
     k_groups: int = Field(3, ge=2, le=1000, description="Number of groups for anova.")
     n_predictors: int = Field(1, ge=1, le=1000, description="Coefficients tested jointly, for regression.")
@@ -174,3 +176,5 @@ class Output(BaseModel):
     recommendations: list[str] = Field(description="What to do with them; what to call next.")
     defaults_used: list[DefaultUsed] = Field(description="Defaults the step filled in, with their sources.")
     warnings: list[StepWarning] = Field(description="Non-fatal findings with codes.")
+    alpha_adjusted: float | None = Field(None, description="alpha / n_comparisons used by a classical power solve "
+                                                           "(Bonferroni; None in fit_precision mode).")
