@@ -5,6 +5,7 @@ import io
 import json
 import re
 import shlex
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -132,3 +133,39 @@ def test_a_plan_whose_levels_the_budget_cut_needs_revision_with_the_reason():
     assert any(r.startswith("levels_as_specified") for r in plan.reasons)
     gate = next(c for c in plan.checks if c.name == "budget_gate_runs")
     assert gate.detail.startswith(f"{sum(t['role'] == 'fit' for t in plan.run_table.runs)} runs")
+
+
+@pytest.fixture(scope="module")
+def inference_plan():
+    args = json.loads((resources.files("scaling_design") / "examples" / "inference-scaling.json").read_text())
+    return run(Input(**args))
+
+
+def test_every_inference_cell_has_a_memory_verdict_against_the_accelerator(inference_plan):
+    plan = inference_plan
+    assert all(isinstance(r["memory_gb"], float) and isinstance(r["memory_ok"], bool) for r in plan.run_table.runs)
+    # weights alone (2 bytes x ~7e9) are ~14 GB; the largest cells hold over a terabyte of KV cache
+    smallest = min(plan.run_table.runs, key=lambda r: r["batch_size"] * r["seq_len"])
+    assert smallest["memory_ok"] and 13 < smallest["memory_gb"] < 20
+    check = next(c for c in plan.checks if c.name == "cells_fit_in_memory")
+    over = [r for r in plan.run_table.runs if not r["memory_ok"]]
+    assert over and not check.passed and "batch 256 x 16384 tokens" in check.detail
+    assert {"memory_gb", "memory_ok"} <= set(_rows(plan.design_csv)[0])
+
+
+def test_the_inference_figure_has_batch_and_sequence_length_on_its_axes(inference_plan, tmp_path):
+    from scaling_design import plots
+
+    fig = plots._figure()
+    ax = fig.add_subplot()
+    _, columns = plots.planned_runs(inference_plan.design_csv)
+    plots._plot_inference(ax, columns)
+    assert ax.get_xlabel().startswith("batch size") and ax.get_ylabel().startswith("sequence length")
+    assert len(fig.axes) == 2  # the colour scale has its colorbar
+    assert plots.plot_plan(inference_plan, tmp_path)  # and the plan's own figure is written
+
+
+def test_the_inference_report_has_no_training_flop_language(inference_plan):
+    text = inference_plan.report_markdown.lower()
+    for phrase in ("6nd", "training flops", "model it trains", "to fit_scaling_law"):
+        assert phrase not in text, phrase

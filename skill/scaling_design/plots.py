@@ -45,6 +45,8 @@ def _save(fig, path: Path) -> Path:
 # ---------------------------------------------------------------- the plan
 
 def _number(text: str) -> float | None:
+    if text in ("True", "False"):  # a verdict column such as memory_ok
+        return float(text == "True")
     try:
         value = float(text)
     except (TypeError, ValueError):

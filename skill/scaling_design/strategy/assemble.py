@@ -11,6 +11,7 @@ from .checks import (
     _check_budget, _check_factors, _check_final_levels, _check_gate_runs, _check_levels, _check_replicates,
     _check_step_findings, _replicate_counts, _scale_points, _verdict)
 from .inputs import _dump, _range
+from .memory import with_memory
 from .models import Check, Output, Summary
 from .run_table import SETTING_COLUMNS, VALIDATION_SHARE, FinalTable, build_table, validation_runs
 
@@ -32,9 +33,28 @@ def held_out_point(scaling_type: str, ls_out) -> float | None:
     return None if factor is None else factor.held_out_level
 
 
-def final_table(scaling_type: str, validation: list[dict[str, Any]], dm_out, bc_out, seed: int) -> FinalTable:
+def final_table(scaling_type: str, validation: list[dict[str, Any]], dm_out, bc_out, seed: int,
+                hardware: str = "H100") -> tuple[FinalTable, str | None]:
     chosen = bc_out.runs if bc_out is not None else dm_out.runs
-    return build_table(scaling_type, chosen, validation, seed, dm_out.result_columns)
+    how = None
+    if scaling_type == "inference":
+        chosen, how = with_memory(chosen, float(chosen[0]["N"]), hardware)
+    return build_table(scaling_type, chosen, validation, seed, dm_out.result_columns), how
+
+
+def _check_memory(table: FinalTable, how: str | None) -> Check | None:
+    if how is None:
+        return None
+    over = {(r["batch_size"], r["seq_len"]): r["memory_gb"] for r in table.runs if not r["memory_ok"]}
+    cells = len({(r["batch_size"], r["seq_len"]) for r in table.runs})
+    if not over:
+        return Check(name="cells_fit_in_memory", passed=True, severity="minor",
+                     detail=f"every one of {cells} cells fits: {how}")
+    worst = sorted(over.items(), key=lambda kv: -kv[1])[:3]
+    listed = ", ".join(f"batch {b:g} x {s:g} tokens ({gb:.3g} GB)" for (b, s), gb in worst)
+    return Check(name="cells_fit_in_memory", passed=False, severity="minor",
+                 detail=f"{len(over)} of {cells} cells do not fit (largest: {listed}); {how}. Drop those cells, "
+                        "shard the model over more accelerators, or cap batch x sequence length")
 
 
 def _check_validation(scaling_type: str, table: FinalTable, ls_out, fi_out, target: float | None,
@@ -104,7 +124,8 @@ def _record(scaling_type: str, table: FinalTable, fi_out, ms_out, target: float 
 
 
 def assemble(inp, fi_out, ls_out, ms_out, dm_out, ss_out, bc_out, gate, replicates, target_met, defaults,
-             table: FinalTable, target: float | None, fixed: dict[str, float]) -> Output:
+             table: FinalTable, target: float | None, fixed: dict[str, float],
+             memory_how: str | None = None) -> Output:
     scaling_type = fi_out.scaling_type
     fit = table.model_copy(update={"runs": [r for r in table.runs if r["role"] == "fit"]})
     hours = [float(r["gpu_hours"]) for r in table.runs if r.get("gpu_hours") is not None]
@@ -123,6 +144,9 @@ def assemble(inp, fi_out, ls_out, ms_out, dm_out, ss_out, bc_out, gate, replicat
         _check_gate_runs(len(fit.runs), gate),
         *_check_step_findings(steps),
     ]
+    memory = _check_memory(table, memory_how)
+    if memory is not None:
+        checks.append(memory)
     validation = _check_validation(scaling_type, table, ls_out, fi_out, target, dm_out.cost.peak_flops,
                                    dm_out.cost.mfu, fixed)
     if validation is not None:

@@ -114,6 +114,6 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
                                        _time_left(deadline), reserve),
                          progress=_scaled(progress, 5, total, "budget_constrained_design"))
     tick(total, "checks")
-    table = final_table(scaling_type, held, dm_out, bc_out, inp.seed)
+    table, memory_how = final_table(scaling_type, held, dm_out, bc_out, inp.seed, inp.hardware)
     return assemble(inp, fi_out, ls_out, ms_out, dm_out, ss_out, bc_out, gate, replicates, target_met, defaults,
-                    table, target, fixed)
+                    table, target, fixed, memory_how)
