@@ -69,3 +69,16 @@ def test_factor_identification_gives_one_role_per_variable_and_the_standard_cont
     assert out.hypothesis.startswith("H1: ") and "H0: " in out.hypothesis
     assert out.prior_work == ["Hoffmann 2022: alpha about 0.34"]
     assert [(r.type, r.direction) for r in out.dependent_variables][0] == ("continuous", "lower_is_better")
+
+
+def test_a_central_composite_design_counts_its_row_types_rotatability_and_centre_points():
+    factors = [{"name": "lr", "levels": [1e-4, 1e-3]}, {"name": "wd", "levels": [0.0, 0.1]}]
+    call = get_tool("design_matrix_construction").call
+    rotatable = call({"factors": factors, "design": "central_composite", "ccd_alpha": "rotatable", "center_points": 3})
+    p = rotatable.properties
+    assert p.row_types == {"factorial": 4, "axial": 4, "center": p.center_points} and p.center_points >= 3
+    assert p.rotatable is True and p.min_center_points == 3 and p.replicates_per_condition == 1
+    bare = call({"factors": factors, "design": "central_composite"})
+    assert bare.properties.rotatable is False and "few_center_points" in [w.code for w in bare.warnings]
+    replicated = call({"factors": factors, "design": "full_factorial", "replicates": 3})
+    assert replicated.properties.replicates_per_condition == 3 and replicated.properties.rotatable is None

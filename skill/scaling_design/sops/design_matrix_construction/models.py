@@ -244,6 +244,13 @@ class DesignProperties(BaseModel):
     pure_error_df: int = Field(description="Degrees of freedom from repeated points (replicates, centre points).")
     center_points: int = Field(description="Centre-point runs in the table.")
     distinct_points: int = Field(description="Distinct factor settings in the table.")
+    row_types: dict[str, int] = Field(default_factory=dict, description="Rows by type: factorial, axial, edge "
+                                                                        "(Box-Behnken), center.")
+    rotatable: bool | None = Field(None, description="Prediction variance depends only on the distance from the "
+                                                     "centre (central composite designs; None for other designs).")
+    replicates_per_condition: int | None = Field(None, description="Fewest runs at any distinct factor setting.")
+    min_center_points: int | None = Field(None, description="Recommended minimum centre points for a response-"
+                                                            "surface design (None for other designs).")
 
 
 class CostSummary(BaseModel):

@@ -58,6 +58,27 @@ def _balanced(table: np.ndarray) -> bool:
     return True
 
 
+MIN_CENTER_POINTS = 3  # Montgomery, Design and Analysis of Experiments, ch. 11: 3-5 centre points for a CCD
+
+
+def _surface_properties(inp: Input, info: dict, n: int, n_center: int, warnings: list[StepWarning]) -> dict:
+    """Row types, rotatability and the centre-point minimum of response-surface designs."""
+    coded = info.get("continuous")
+    if inp.design not in ("central_composite", "box_behnken") or coded is None:
+        return {"row_types": {"factorial": n - n_center, "center": n_center} if n_center else {}}
+    nonzero = (np.abs(np.asarray(coded, dtype=float)) > 1e-12).sum(axis=1)
+    k = np.asarray(coded).shape[1]
+    types = {"factorial": int((nonzero == k).sum()), "center": int((nonzero == 0).sum())}
+    types["axial" if inp.design == "central_composite" else "edge"] = int(((nonzero > 0) & (nonzero < k)).sum())
+    centers = types["center"]
+    if centers < MIN_CENTER_POINTS:
+        warnings.append(StepWarning(code="few_center_points", severity="warning",
+                                    message=f"{centers} centre points: a response-surface design needs at least "
+                                            f"{MIN_CENTER_POINTS} for pure error and curvature (set center_points)"))
+    rotatable = (inp.ccd_alpha == "rotatable" and inp.ccd_face != "faced") if inp.design == "central_composite" else None
+    return {"row_types": types, "rotatable": rotatable, "min_center_points": MIN_CENTER_POINTS}
+
+
 def _properties(inp: Input, base_values: list[list], names: list[str], info: dict, model: str, terms: int,
                 rows: list[dict], point_keys: list[str], n_center: int,
                 warnings: list[StepWarning]) -> DesignProperties:
@@ -107,7 +128,9 @@ def _properties(inp: Input, base_values: list[list], names: list[str], info: dic
         warnings.append(StepWarning(code="no_error_df", severity="warning",
                                     message=f"the {model} model ({terms} terms) is saturated by {n} runs: no degrees "
                                             "of freedom are left for error; add replicates or centre points"))
+    extra = _surface_properties(inp, info, n, n_center, warnings)
     return DesignProperties(
+        **extra, replicates_per_condition=min(counts.values()) if counts else None,
         orthogonal=orthogonal, max_abs_correlation=worst,
         balanced=_balanced(table[: len(table) - info.get("added_center", 0)]) if names else None,
         resolution=resolution, resolution_meaning=meaning, defining_relation=defining, alias_pattern=aliases,
