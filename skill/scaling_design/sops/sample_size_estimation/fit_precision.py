@@ -317,7 +317,7 @@ def _fit_output(inp, form, prior, prior_source, label, truth, base, curve, neede
 def _fit_recommendations(inp, needed, curve, margin) -> list[str]:
     out = []
     if needed is not None:
-        out.append(f"{needed.runs} runs ({needed.points} design points x {needed.replicates} replicates) bring the "
+        out.append(f"{needed.runs} runs ({needed.points} design points x {needed.replicates} replicate{'s' if needed.replicates != 1 else ''}) bring the "
                    f"{inp.percentile:.0%} error to {needed.error_percentile:.2%}; plan {_with_margin(needed.runs, margin)} with the failed-run margin")
     elif len(curve) >= 2 and curve[-1].error_percentile > 0.8 * curve[0].error_percentile:
         out.append("adding runs barely helps: the error is dominated by how far the target lies beyond the data; widen the scale range instead")
