@@ -82,3 +82,11 @@ def test_a_central_composite_design_counts_its_row_types_rotatability_and_centre
     assert bare.properties.rotatable is False and "few_center_points" in [w.code for w in bare.warnings]
     replicated = call({"factors": factors, "design": "full_factorial", "replicates": 3})
     assert replicated.properties.replicates_per_condition == 3 and replicated.properties.rotatable is None
+
+
+def test_level_specification_notes_the_screening_rule_and_the_rounding_per_factor():
+    call = get_tool("level_specification").call
+    two = call({"scaling_type": "custom", "factors": [{"name": "lr", "minimum": 1e-4, "maximum": 1e-3, "num_levels": 2}]})
+    assert any(n.startswith("2 levels: enough to screen") for n in two.factors[0].notes)
+    shaped = call(get_tool("level_specification").example)
+    assert any("from the ideal targets" in n for f in shaped.factors for n in f.notes if f.kind == "parameters")

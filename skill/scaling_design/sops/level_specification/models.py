@@ -201,6 +201,8 @@ class FactorLevels(BaseModel):
     steps: list[int] = Field(description="Optimizer steps per level (tokens factors only).")
     held_out_level: float = Field(description="A larger point to run and hold out to validate the extrapolation.")
     held_out_shape: ModelShape | None = Field(description="Shape of the held-out point (parameters factors only).")
+    notes: list[str] = Field(default_factory=list, description="Per-factor notes: rounding to feasible values, the "
+                                                               "two-levels-for-screening rule.")
 
 
 class Check(BaseModel):

@@ -168,7 +168,18 @@ def _level_factor(f: FactorRange, inp: Input, k_default: int, kind: str, rules: 
         spacing=spacing, ratio=ratio, decades_covered=decades,
         justification=_justification(kind, spacing, k, ratio, decades),
         source=_factor_source(kind, spacing, table, rules.gated), shapes=shapes, steps=steps, held_out_level=held,
-        held_out_shape=held_shape)
+        held_out_shape=held_shape, notes=_factor_notes(k, targets, levels))
+
+
+def _factor_notes(k: int, targets: np.ndarray, levels: list[float]) -> list[str]:
+    notes = []
+    if k == 2:
+        notes.append("2 levels: enough to screen for an effect (the rule for screening designs), not to fit a "
+                     "curve; a scaling law needs 4 or more")
+    moved = max((abs(lv / t - 1.0) for lv, t in zip(levels, targets) if t), default=0.0)
+    if moved > 1e-9:
+        notes.append(f"levels moved by up to {100 * moved:.1f}% from the ideal targets to be feasible")
+    return notes
 
 
 def _factor_source(kind: str, spacing: str, table: dict, gated: bool) -> str:
