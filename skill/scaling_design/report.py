@@ -116,18 +116,19 @@ def _tidy(markdown: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_step(tool_name: str, output: BaseModel | dict[str, Any]) -> str:
-    """One step's section; a step without its own template gets the generic one."""
+def render_step(tool_name: str, output: BaseModel | dict[str, Any], in_plan: bool = False) -> str:
+    """One step's section; a step without its own template gets the generic one. `in_plan`: the section sits
+    in a plan whose final run table is shown apart, so the step's own table is labelled as candidates."""
     env = environment()
     template = env.get_template(f"{tool_name}.md.j2" if has_template(tool_name) else GENERIC_TEMPLATE)
-    return _tidy(template.render(out=_dump(output), tool=tool_name))
+    return _tidy(template.render(out=_dump(output), tool=tool_name, in_plan=in_plan))
 
 
 def render_plan(plan_output: BaseModel | dict[str, Any]) -> str:
     """The whole plan (the scaling_design Output): summary, verdict, a section per step, checks."""
     plan = _dump(plan_output)
     skipped = plan.get("skipped_steps") or {}
-    sections = [render_step(name, plan[name]) if plan.get(name) is not None else
+    sections = [render_step(name, plan[name], in_plan=True) if plan.get(name) is not None else
                 _tidy(environment().get_template("_skipped.md.j2").render(tool=name, reason=skipped.get(name, "")))
                 for name in STEP_ORDER if plan.get(name) is not None or name in skipped]
     return _tidy(environment().get_template("report.md.j2").render(plan=plan, sections=sections))
