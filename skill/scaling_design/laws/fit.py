@@ -28,6 +28,7 @@ TOP_STARTS = 4          # variable-projection starts that get a full polish
 AGREE_RTOL = 1e-6       # starts "agree" when their objectives match to this relative tolerance
 GRAD_TOL = 1e-4         # converged when |grad|_inf <= GRAD_TOL * objective (scale-free)
 AMP_FLOOR = 1e-10       # smallest amplitude (relative to max loss) the log-space polish represents
+POLISH_TOL = 1e-12     # a 1e-15 tolerance moved the objective by < 1e-15 relative and cost ~2x the steps
 VALUE_RANGE = (1e-30, 1e30)  # scales and losses outside it overflow products like 6ND or powers like N^-alpha
 
 
@@ -199,6 +200,16 @@ def validate_data(form: LawForm, X, y, weights=None) -> tuple[np.ndarray, np.nda
     return X, y, w
 
 
+@dataclass(frozen=True)
+class _FailedPolish:
+    """What a polish returns when every attempt overflowed: the start, marked as not converged."""
+
+    x: np.ndarray
+    status: int = 0
+    message: str = "the law overflowed (non-finite residuals) at every polish start"
+    nfev: int = 0
+
+
 # -- the polish ------------------------------------------------------------------------
 class Polisher:
     """The objective, its residuals and Jacobian in the polish coordinates z.
@@ -274,7 +285,7 @@ class Polisher:
         solution that leaves the bounds is polished again with the bounds enforced."""
         z0 = np.clip(z0, self.lower + 1e-12, self.upper - 1e-12)
         kwargs = dict(jac=self.jac, method="trf", loss=self.loss,
-                      x_scale="jac", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=max_nfev)
+                      x_scale="jac", xtol=POLISH_TOL, ftol=POLISH_TOL, gtol=POLISH_TOL, max_nfev=max_nfev)
         if self.objective == "huber-log":
             kwargs["f_scale"] = self.delta
         try:
@@ -285,7 +296,12 @@ class Polisher:
                 np.all(sol.x <= self.upper):
             return sol
         z1 = z0 if sol is None else np.clip(np.nan_to_num(sol.x, nan=0.0), self.lower + 1e-12, self.upper - 1e-12)
-        return least_squares(self.residuals, z1, bounds=(self.lower, self.upper), **kwargs)
+        for start in (z1, z0):  # the clipped solution can sit where the law overflows; then the start itself
+            try:
+                return least_squares(self.residuals, start, bounds=(self.lower, self.upper), **kwargs)
+            except ValueError:
+                continue
+        return _FailedPolish(z0)
 
     def converged(self, sol) -> tuple[bool, float]:
         """Converged: scipy reports success and the objective's gradient is at noise level
@@ -302,40 +318,59 @@ class Polisher:
 def _projected_starts(form: LawForm, grid: np.ndarray, X, y, w, objective) -> tuple[np.ndarray, np.ndarray]:
     """Exact non-negative amplitudes for each row of nonlinear parameters in `grid`.
 
-    Weighted least squares on the loss, with relative-error weights for log objectives
-    (a first-order match to log residuals). Solved for all grid points at once by the
-    normal equations; the few whose unconstrained solution has a negative amplitude are
-    re-solved by NNLS. Returns (basis matrices kept, internal parameter vectors).
+    Weighted least squares on the loss (minus the form's offset), with relative-error
+    weights for log objectives (a first-order match to log residuals). Solved for all grid
+    points at once by the normal equations; the few whose unconstrained solution has a
+    negative amplitude are re-solved by NNLS. Returns (predictions per kept start, internal
+    parameter vectors).
     """
     row_w = np.ones_like(y) if w is None else np.sqrt(w)
     if is_log(objective):
         row_w = row_w / y
     phis = np.stack([form.basis(theta, X)[0] for theta in grid])          # (G, n, k)
+    offsets = np.stack([form.offset_values(theta, X) for theta in grid])  # (G, n)
     A = phis * row_w[None, :, None]
-    b = y * row_w
-    finite = np.all(np.isfinite(A), axis=(1, 2))
-    A, grid = A[finite], grid[finite]
+    b = (y[None, :] - offsets) * row_w[None, :]
+    finite = np.all(np.isfinite(A), axis=(1, 2)) & np.all(np.isfinite(b), axis=1)
+    A, b, grid, phis, offsets = A[finite], b[finite], grid[finite], phis[finite], offsets[finite]
+    k = A.shape[2]
+    if k == 0:  # no amplitudes: every finite start stands as it is
+        return offsets, grid
     AtA = np.einsum("gnk,gnl->gkl", A, A)
-    Atb = np.einsum("gnk,n->gk", A, b)
+    Atb = np.einsum("gnk,gn->gk", A, b)
     amps = np.full(Atb.shape, -1.0)
     well_posed = np.linalg.cond(AtA) < 1e14
     amps[well_posed] = np.linalg.solve(AtA[well_posed], Atb[well_posed][..., None])[..., 0]
     for g in np.flatnonzero(np.any(amps < 0, axis=1)):
-        amps[g] = nnls(A[g], b)[0]
+        amps[g] = nnls(A[g], b[g])[0]
     keep = np.any(amps > 0, axis=1)
-    return phis[finite][keep], np.concatenate([amps[keep], grid[keep]], axis=1)
+    preds = np.einsum("gnk,gk->gn", phis[keep], amps[keep]) + offsets[keep]
+    return preds, np.concatenate([amps[keep], grid[keep]], axis=1)
 
 
 def _starts(form: LawForm, X, y, w, objective, polisher: Polisher, extra: list[np.ndarray], top: int):
     grid = form.start_grid(X)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
-        phis, candidates = _projected_starts(form, grid, X, y, w, objective)
+        preds, candidates = _projected_starts(form, grid, X, y, w, objective)
         zs = np.array([polisher.to_z(v) for v in candidates])
-        amps = np.array([polisher.from_z(z)[: len(form.amplitudes)] for z in zs])
-        values = polisher.values_of_predictions(np.einsum("gnk,gk->gn", phis, amps))
+        values = polisher.values_of_predictions(preds)
     order = [i for i in np.argsort(values) if np.isfinite(values[i])][:top]
     chosen = [zs[i] for i in order] + [polisher.to_z(form.internal(e)) for e in extra]
     return chosen, len(grid), [float(values[i]) for i in order]
+
+
+def _seed_starts(form: LawForm, X, y, w, objective, delta) -> list[np.ndarray]:
+    """Starts from the fit of a simpler form the family contains (e.g. Farseer from the joint law):
+    the global search of the simpler form is cheap and lands in the right basin."""
+    if form.seed_from is None:
+        return []
+    name, mapping = form.seed_from
+    try:
+        seed = fit(name, X, y, objective=objective, delta=delta, weights=w, top_starts=2)
+    except (LawInputError, ValueError):
+        return []
+    start = np.asarray(mapping(seed.values), float)
+    return [start] if np.all(np.isfinite(start)) else []
 
 
 def fit(form: LawForm | str, X, y, *, objective: str = "huber-log", delta: float = DEFAULT_DELTA,
@@ -349,8 +384,8 @@ def fit(form: LawForm | str, X, y, *, objective: str = "huber-log", delta: float
     objective = check_objective(objective, delta)
     X, y, w = validate_data(form, X, y, weights)
     polisher = Polisher(form, X, y, w, objective, delta)
-    chosen, n_grid, start_values = _starts(form, X, y, w, objective, polisher,
-                                         [np.asarray(s, float) for s in (starts or [])], top_starts)
+    extra = [np.asarray(s, float) for s in (starts or [])] + _seed_starts(form, X, y, w, objective, delta)
+    chosen, n_grid, start_values = _starts(form, X, y, w, objective, polisher, extra, top_starts)
     if not chosen:
         raise LawInputError("data", f"no start of form {form.name!r} gave a finite objective; check the data's units")
     with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):

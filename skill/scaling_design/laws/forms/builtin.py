@@ -1,130 +1,16 @@
-"""Scaling-law forms.
-
-Every form is written as a sum of non-negative amplitudes times basis functions of
-the inputs, L = sum_k a_k phi_k(X; theta), where theta are the nonlinear parameters
-(exponents, break points, decay constants). That common shape is what lets one fitter
-serve all forms: for fixed theta the amplitudes are a linear problem (variable
-projection), and the Jacobian of every form follows from d phi / d theta.
+"""The classic built-in forms: power, Kaplan, saturating, Chinchilla, broken, data-constrained.
 
 Kaplan's (X / X_c)^-alpha is the pure power law A X^-alpha with A = X_c^alpha; it is
 fitted in (A, alpha) and reported in (X_c, alpha).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
-
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["LawForm", "FORMS", "get_form", "form_names"]
+from .core import LawForm
 
-BasisFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
-
-
-@dataclass(frozen=True)
-class LawForm:
-    """A scaling-law form: its inputs, parameters, bounds, basis and start grid.
-
-    amplitudes are the linear parameters (fitted >= 0), exponents the nonlinear ones.
-    log_params names the nonlinear parameters that are positive scales and are
-    optimised in log space. basis(theta, X) returns Phi (n, n_amp) and dPhi (n, n_amp,
-    n_exp). grid holds candidate values of each nonlinear parameter for the multi-start;
-    a value may be a callable of X (for data-dependent starts such as a break point).
-    """
-
-    name: str
-    equation: str
-    inputs: tuple[str, ...]
-    amplitudes: tuple[str, ...]
-    exponents: tuple[str, ...]
-    bounds: dict[str, tuple[float, float]]
-    basis: BasisFn
-    grid: tuple
-    log_params: tuple[str, ...] = ()
-    description: str = ""
-    public_names: tuple[str, ...] | None = None
-    to_public: Callable[[np.ndarray], np.ndarray] | None = None
-    to_internal: Callable[[np.ndarray], np.ndarray] | None = None
-    public_jacobian: Callable[[np.ndarray], np.ndarray] | None = None
-    constants: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def internal_names(self) -> tuple[str, ...]:
-        return self.amplitudes + self.exponents
-
-    @property
-    def param_names(self) -> tuple[str, ...]:
-        """Names of the reported parameters, in order."""
-        return self.public_names or self.internal_names
-
-    @property
-    def n_params(self) -> int:
-        return len(self.internal_names)
-
-    # -- evaluation in internal parameters ------------------------------------------
-    def _split(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        k = len(self.amplitudes)
-        return values[..., :k], values[..., k:]
-
-    def predict_internal(self, values: np.ndarray, X: np.ndarray) -> np.ndarray:
-        amps, theta = self._split(np.asarray(values, float))
-        phi, _ = self.basis(theta, X)
-        return phi @ amps
-
-    def jacobian_internal(self, values: np.ndarray, X: np.ndarray) -> np.ndarray:
-        """d prediction / d internal parameters, shape (n, n_params)."""
-        amps, theta = self._split(np.asarray(values, float))
-        phi, dphi = self.basis(theta, X)
-        return np.concatenate([phi, np.einsum("nkm,k->nm", dphi, amps)], axis=1)
-
-    # -- public interface ----------------------------------------------------------
-    def internal(self, public: np.ndarray) -> np.ndarray:
-        public = np.asarray(public, float)
-        return self.to_internal(public) if self.to_internal else public
-
-    def public(self, internal: np.ndarray) -> np.ndarray:
-        internal = np.asarray(internal, float)
-        return self.to_public(internal) if self.to_public else internal
-
-    def predict(self, params, X) -> np.ndarray:
-        """Predicted loss at X (n, len(inputs)) for public parameters (array or dict)."""
-        return self.predict_internal(self.internal(self.as_array(params)), as_design(self, X))
-
-    def jacobian(self, params, X) -> np.ndarray:
-        """Analytic d prediction / d public parameters, shape (n, n_params)."""
-        values = self.as_array(params)
-        J = self.jacobian_internal(self.internal(values), as_design(self, X))
-        return J @ self.public_jacobian(values) if self.public_jacobian else J
-
-    def as_array(self, params) -> np.ndarray:
-        if isinstance(params, dict):
-            missing = [n for n in self.param_names if n not in params]
-            if missing:
-                raise ValueError(f"params for form {self.name!r} must include {list(self.param_names)}; missing {missing}")
-            return np.array([float(params[n]) for n in self.param_names])
-        values = np.asarray(params, float)
-        if values.shape[-1] != len(self.param_names):
-            raise ValueError(f"params for form {self.name!r} must have {len(self.param_names)} values {list(self.param_names)}; got {values.shape[-1]}")
-        return values
-
-    def as_dict(self, values: np.ndarray) -> dict[str, float]:
-        return {n: float(v) for n, v in zip(self.param_names, values)}
-
-    def start_grid(self, X: np.ndarray) -> np.ndarray:
-        """All combinations of the grid values of the nonlinear parameters, (G, n_exp)."""
-        axes = [np.atleast_1d(g(X) if callable(g) else g).astype(float) for g in self.grid]
-        mesh = np.meshgrid(*axes, indexing="ij")
-        return np.stack([m.ravel() for m in mesh], axis=1)
-
-
-def as_design(form: LawForm, X) -> np.ndarray:
-    X = np.asarray(X, float)
-    if X.ndim == 1 and len(form.inputs) == 1:
-        X = X[:, None]
-    if X.ndim != 2 or X.shape[1] != len(form.inputs):
-        raise ValueError(f"X for form {form.name!r} must have columns {list(form.inputs)}; got shape {X.shape}")
-    return X
+__all__ = ["CLASSIC_FORMS", "DATA_CONSTRAINED_TOKENS_PER_PARAM", "EXP_BOUNDS"]
 
 
 # -- bases ---------------------------------------------------------------------------
@@ -238,34 +124,34 @@ def _break_starts(X):
     return np.exp(np.quantile(np.log(X[:, 0]), [0.25, 0.5, 0.75]))
 
 
-_EXP_BOUNDS = (0.0, 5.0)
+EXP_BOUNDS = (0.0, 5.0)
 
-FORMS: dict[str, LawForm] = {
+CLASSIC_FORMS: dict[str, LawForm] = {
     "power": LawForm(
         name="power", equation="L = A * x^-alpha", inputs=("x",),
         amplitudes=("A",), exponents=("alpha",),
-        bounds={"A": (0.0, np.inf), "alpha": _EXP_BOUNDS},
+        bounds={"A": (0.0, np.inf), "alpha": EXP_BOUNDS},
         basis=_power_basis, grid=(_EXPONENT_GRID,),
         description="Pure power law (no irreducible term); valid away from saturation."),
     "kaplan": LawForm(
         name="kaplan", equation="L = (x / X_c)^-alpha", inputs=("x",),
         amplitudes=("A",), exponents=("alpha",),
-        bounds={"A": (0.0, np.inf), "alpha": _EXP_BOUNDS},
+        bounds={"A": (0.0, np.inf), "alpha": EXP_BOUNDS},
         basis=_power_basis, grid=(_EXPONENT_GRID,),
         public_names=("X_c", "alpha"), to_public=_kaplan_to_public,
-        to_internal=_kaplan_to_internal, public_jacobian=_kaplan_public_jacobian,
+        to_internal=_kaplan_to_internal, public_jacobian=_kaplan_public_jacobian, in_auto=False,
         description="Kaplan et al. 2020 single-factor law; X_c is the scale where the law would reach loss 1."),
     "saturating": LawForm(
         name="saturating", equation="L = E + A * x^-alpha", inputs=("x",),
         amplitudes=("E", "A"), exponents=("alpha",),
-        bounds={"E": (0.0, np.inf), "A": (0.0, np.inf), "alpha": _EXP_BOUNDS},
+        bounds={"E": (0.0, np.inf), "A": (0.0, np.inf), "alpha": EXP_BOUNDS},
         basis=_saturating_basis, grid=(_EXPONENT_GRID,),
         description="Power law with an irreducible loss E; E is poorly identified until the data near saturation."),
     "chinchilla": LawForm(
         name="chinchilla", equation="L = E + A / N^alpha + B / D^beta", inputs=("N", "D"),
         amplitudes=("E", "A", "B"), exponents=("alpha", "beta"),
         bounds={"E": (0.0, np.inf), "A": (0.0, np.inf), "B": (0.0, np.inf),
-                "alpha": _EXP_BOUNDS, "beta": _EXP_BOUNDS},
+                "alpha": EXP_BOUNDS, "beta": EXP_BOUNDS},
         basis=_chinchilla_basis, grid=(_JOINT_GRID, _JOINT_GRID),
         description="Hoffmann et al. 2022 joint law in parameters N and training tokens D."),
     "broken": LawForm(
@@ -281,8 +167,8 @@ FORMS: dict[str, LawForm] = {
         name="data_constrained",
         equation="L = E + A / N'^alpha + B / D'^beta, D' = U_D + U_D R_D (1 - exp(-(D/U_D - 1) / R_D)), N' likewise with R_N",
         inputs=("N", "D", "U"), amplitudes=("E", "A", "B"), exponents=("alpha", "beta", "R_D", "R_N"),
-        bounds={"E": (0.0, np.inf), "A": (0.0, np.inf), "B": (0.0, np.inf), "alpha": _EXP_BOUNDS,
-                "beta": _EXP_BOUNDS, "R_D": (0.01, 1e4), "R_N": (0.01, 1e4)},
+        bounds={"E": (0.0, np.inf), "A": (0.0, np.inf), "B": (0.0, np.inf), "alpha": EXP_BOUNDS,
+                "beta": EXP_BOUNDS, "R_D": (0.01, 1e4), "R_N": (0.01, 1e4)},
         basis=_data_constrained_basis,
         grid=(np.array([0.1, 0.2, 0.3, 0.4, 0.6, 1.0]), np.array([0.1, 0.2, 0.3, 0.4, 0.6, 1.0]),
               np.array([5.0, 15.4, 50.0]), np.array([2.0, 5.3, 20.0])),
@@ -291,17 +177,3 @@ FORMS: dict[str, LawForm] = {
         description=("Muennighoff et al. 2023: repeated data (D > unique tokens U) and parameters in excess of "
                      "U/20 decay in value with constants R_D, R_N (published 15.4 and 5.3).")),
 }
-
-
-def form_names() -> list[str]:
-    return list(FORMS)
-
-
-def get_form(name: str) -> LawForm:
-    key = name.replace("-", "_").lower()
-    aliases = {"joint": "chinchilla", "hoffmann": "chinchilla", "pure": "power", "broken_power": "broken",
-               "muennighoff": "data_constrained"}
-    key = aliases.get(key, key)
-    if key not in FORMS:
-        raise ValueError(f"form must be one of {form_names()}; got {name!r}")
-    return FORMS[key]
