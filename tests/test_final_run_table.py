@@ -169,3 +169,18 @@ def test_the_inference_report_has_no_training_flop_language(inference_plan):
     text = inference_plan.report_markdown.lower()
     for phrase in ("6nd", "training flops", "model it trains", "to fit_scaling_law"):
         assert phrase not in text, phrase
+
+
+def test_an_undecided_monte_carlo_step_lowers_the_verdict_and_says_it_once():
+    from scaling_design.strategy.checks import _check_step_findings
+    from scaling_design.sops import metric_specification as ms
+
+    class Step:
+        def model_dump(self, mode="json"):
+            return {"warnings": [{"code": "step_undecided", "severity": "warning",
+                                  "message": "at 84 runs the error cannot be told from the target: raise n_sims"}]}
+
+    checks = _check_step_findings({"sample_size_estimation": Step(),
+                                   "metric_specification": ms.run(ms.Input(scaling_type="model"))})
+    sizing = next(c for c in checks if c.name == "sizing_decided")
+    assert not sizing.passed and sizing.severity == "minor" and sizing.detail.count("raise n_sims") == 1

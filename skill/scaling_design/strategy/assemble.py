@@ -98,7 +98,8 @@ def _fitting_model(scaling_type: str, table: FinalTable, replicates: int, seed: 
     cfg = out.fit_config
     return {"form": cfg.form, "objective": f"{cfg.objective} (delta {cfg.delta:g})",
             "procedure": f"{out.primary.name}; {cfg.bootstrap} bootstrap resamples (seed {cfg.seed}), "
-                         f"{cfg.level:.0%} intervals; validation runs held out and scored after the fit"}
+                         f"{cfg.level:.0%} intervals" +
+                         ("; validation runs held out and scored after the fit" if table.n_validation else "")}
 
 
 def _record(scaling_type: str, table: FinalTable, fi_out, ms_out, target: float | None, total_flops, total_hours,

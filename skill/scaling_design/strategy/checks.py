@@ -161,7 +161,8 @@ def _check_step_findings(steps: dict[str, BaseModel | None]) -> list[Check]:
                  for w in _dump(out).get("warnings", []) if str(w.get("code", "")).endswith("undecided")]
     if undecided:
         checks.append(Check(name="sizing_decided", passed=False, severity="minor",
-                            detail="; ".join(undecided) + ": raise n_sims so the sample size is decided"))
+                            detail="; ".join(undecided) + ("" if "raise n_sims" in undecided[-1] else
+                                                           ": raise n_sims so the sample size is decided")))
     ls_out = steps.get("level_specification")
     if ls_out is not None:
         # The budget is checked on the final plan (budget_respected), after budget_constrained_design chose runs.
