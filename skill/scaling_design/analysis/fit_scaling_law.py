@@ -1,6 +1,7 @@
 """fit_scaling_law: fit a law to run results, with uncertainty, diagnostics and predictions."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -12,9 +13,9 @@ from ..laws import allocation
 from ..laws.bootstrap import MAX_BOOTSTRAP, bootstrap as run_bootstrap
 from ..laws.fit import FitResult, fit
 from ..laws.forms import get_form
+from . import robust_fit
 from .runs_io import RunTable, from_rows, read_csv_text
 
-FormName = Literal["power", "kaplan", "saturating", "chinchilla", "broken", "data_constrained"]
 ObjectiveName = Literal["huber-log", "ls-log", "ls"]
 
 
@@ -46,9 +47,25 @@ class Point(BaseModel):
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    form: FormName = Field("chinchilla", description=(
+    form: str = Field("chinchilla", max_length=500, description=(
         "Law form: power (A x^-alpha), kaplan ((x/X_c)^-alpha), saturating (E + A x^-alpha), chinchilla "
-        "(E + A/N^alpha + B/D^beta), broken (one smooth break), data_constrained (Muennighoff 2023, needs U)."))
+        "(E + A/N^alpha + B/D^beta), broken (one smooth break), data_constrained (Muennighoff 2023, needs U), "
+        "farseer (Li et al. 2025), joint_nbeta (N-dependent data exponent), log_linear (A - B ln x); 'auto' to "
+        "choose form and objective by rolling extrapolation (hold out the two largest scales in turn); or an "
+        "expression over N, D, U, x and named parameters, e.g. 'E + A*N**-alpha + B*D**-beta'."))
+    candidates: list[str] | None = Field(None, max_length=20, description=(
+        "With form 'auto': the forms to choose among (default: every built-in form that takes the data's inputs)."))
+    objectives: list[ObjectiveName] | None = Field(None, max_length=3, description=(
+        "With form 'auto': the objectives to choose among (default: huber-log, ls-log, ls)."))
+    param_bounds: dict[str, list[float]] | None = Field(None, description=(
+        "For an expression form: bounds per parameter, e.g. {\"alpha\": [0, 5]} (default [0, inf) for amplitudes, "
+        "[-10, 10] for the others)."))
+    outliers: Literal["flag", "exclude"] = Field("flag", description=(
+        f"Off-trend runs (robust log residual beyond {robust_fit.OUTLIER_Z} scales) are always flagged; 'exclude' "
+        "also refits without them and reports what they moved."))
+    direction: Literal["lower_is_better", "higher_is_better"] = Field("lower_is_better", description=(
+        "lower_is_better for a loss; higher_is_better fits 1 - metric for a metric in (0, 1) (a loss that rises "
+        "with scale is refused as a likely accuracy)."))
     runs: list[Run] | None = Field(None, description="Run results as rows; or give csv_path or csv_text.")
     csv_path: str | None = Field(None, description="Path to a CSV with columns N, D (or C), loss (x, loss for single-factor forms).")
     csv_text: str | None = Field(None, description="CSV content, same columns as csv_path.")
@@ -153,6 +170,13 @@ class Output(BaseModel):
     effects: list[Effect]
     runs_used: list[UsedRun]
     bootstrap: dict | None = None
+    selection: list[dict] | None = Field(None, description=(
+        "With form 'auto': every candidate (form, objective) with heldout_error (mean over folds of the mean "
+        "absolute relative error of the held-out runs), heldout_errors per fold, competitive, params."))
+    selected: dict | None = Field(None, description="With form 'auto': the chosen candidate, the fold cuts, and whether candidates tie.")
+    outliers: list[dict] = Field(default_factory=list, description="Off-trend runs: row (0-based data row), robust_residual, loss, predicted.")
+    outlier_refit: dict | None = Field(None, description="With outliers='exclude': the rows excluded and each parameter with and without them.")
+    validation: list[dict] = Field(default_factory=list, description="Runs with role=validation: held out, predicted, relative error.")
     notes: list[str]
 
 
@@ -182,6 +206,17 @@ EXAMPLE = {
     "seed": 0,
     "predict_at": [{"N": 7e10, "D": 1.4e12}],
 }
+
+
+def _table_any(inp: Input, forms: list) -> tuple[RunTable, object]:
+    """Read the runs with the first form whose inputs the data have (for form 'auto')."""
+    first = None
+    for form in forms:
+        try:
+            return _table(inp, form), form
+        except InputError as exc:
+            first = first or exc
+    raise first
 
 
 def _table(inp: Input, form) -> RunTable:
@@ -224,7 +259,7 @@ def _predictions(inp: Input, res: FitResult) -> list[Prediction]:
 
 
 def _frontier(inp: Input, res: FitResult, X) -> tuple[list[FrontierPoint], dict | None]:
-    if res.form.name != "chinchilla":
+    if res.form.name != "chinchilla":  # the closed-form allocation is the joint law's
         return [], None
     budgets = inp.compute_budgets or [float(c) for c in np.max(6 * X[:, 0] * X[:, 1]) * np.array([1.0, 10.0, 100.0])]
     central = allocation.compute_optimal(res.params, np.array(budgets))
@@ -268,10 +303,72 @@ def _effects(inp: Input, res: FitResult, X) -> list[Effect]:
     return out
 
 
+def _choose(inp: Input, table: RunTable, inputs) -> tuple[FitResult, object]:
+    forms = robust_fit.auto_forms(inputs, inp.candidates, inp.param_bounds)
+    sel = robust_fit.select(forms, table.X, table.y, table.weights, tuple(inp.objectives or robust_fit.DEFAULT_OBJECTIVES), inp.delta)
+    return sel.best.fit, sel
+
+
+def _selection_out(sel) -> tuple[list[dict], dict]:
+    competitive = {id(c) for c in sel.competitive}
+    rows = [{"form": c.form.name, "objective": c.objective, "heldout_error": c.heldout_error if not c.skipped else None,
+             "heldout_errors": c.heldout_errors, "competitive": id(c) in competitive, "skipped": c.skipped,
+             "params": c.fit.params if c.fit is not None else None}
+            for c in sorted(sel.candidates, key=lambda c: c.heldout_error)]
+    chosen = {"form": sel.best.form.name, "objective": sel.best.objective, "heldout_error": sel.best.heldout_error,
+              "main_scale": sel.main_scale, "fold_cuts": sel.fold_cuts, "tie": sel.tie,
+              "competitive": [c.name for c in sel.competitive],
+              "rule": "for each of the two largest distinct values of the main scale, fit on the runs below it and "
+                      "predict the runs at or above it; score = mean over folds of the mean absolute relative error"}
+    return rows, chosen
+
+
+def _auto_predictions(inp: Input, res: FitResult, sel) -> list[Prediction]:
+    X = np.array([_point_row(res.form, p) for p in inp.predict_at])
+    pred, lo, hi, plo, phi = robust_fit.averaged_prediction(sel, X, inp.level)
+    return [Prediction(at=dict(zip(res.form.inputs, map(float, X[i]))), loss=float(pred[i]), interval=_iv(lo[i], hi[i], inp.level),
+                       prediction_interval=_iv(plo[i], phi[i], inp.level), **ext)
+            for i, ext in enumerate(res.extrapolation(X))]
+
+
+def _validation(res: FitResult, table: RunTable, sel) -> list[dict]:
+    if table.validation_X is None:
+        return []
+    pred = res.predict(table.validation_X) if sel is None else robust_fit.averaged_prediction(sel, table.validation_X, 0.9)[0]
+    return [{"at": dict(zip(res.form.inputs, map(float, x))), "loss": float(l), "predicted": float(p),
+             "relative_error": float(p / l - 1)} for x, l, p in zip(table.validation_X, table.validation_y, pred)]
+
+
 def run(inp: Input, progress=None) -> Output:
-    form = get_form(inp.form)
-    table = _table(inp, form)
-    res = fit(form, table.X, table.y, objective=inp.objective, delta=inp.delta, weights=table.weights)
+    auto = inp.form.strip().lower() == "auto"
+    if auto:
+        table, form = _table_any(inp, [get_form(n) for n in ("data_constrained", "chinchilla", "saturating")])
+    else:
+        try:
+            form = get_form(inp.form, inp.param_bounds)
+        except ValueError as exc:
+            raise InputError(getattr(exc, "field", "form"), str(exc)) from None
+        table = _table(inp, form)
+    notes: list[str] = []
+    if inp.direction == "higher_is_better":
+        table = replace(table, y=robust_fit.to_error(table.y))
+        notes.append("direction higher_is_better: the fit is of 1 - metric (an error rate)")
+    robust_fit.check_direction(table.X, table.y, form.inputs, inp.direction)
+    sel = None
+    if auto:
+        res, sel = _choose(inp, table, form.inputs)
+        form = res.form
+    else:
+        res = fit(form, table.X, table.y, objective=inp.objective, delta=inp.delta, weights=table.weights)
+    rows = table.rows if table.rows is not None else np.arange(len(table.y))
+    outliers = robust_fit.off_trend_runs(res, rows, table.y)
+    outlier_refit = None
+    if outliers and inp.outliers == "exclude":
+        res, outlier_refit = robust_fit.refit_without(res, table.X, table.y, table.weights, [o["row"] for o in outliers], rows, inp.delta)
+        keep = ~np.isin(rows, outlier_refit["excluded_rows"])
+        table = replace(table, X=table.X[keep], y=table.y[keep], rows=rows[keep],
+                        weights=None if table.weights is None else table.weights[keep])
+        sel = None  # the selection was scored with the excluded runs; the refit stands alone
     if inp.bootstrap:
         boot = run_bootstrap(res, table.X, table.y, weights=table.weights, n_boot=inp.bootstrap, seed=inp.seed,
                              time_limit_s=inp.time_limit_s, progress=progress)
@@ -281,16 +378,28 @@ def run(inp: Input, progress=None) -> Output:
     pred = res.predict(table.X)
     runs_used = [UsedRun(at=dict(zip(form.inputs, map(float, row))), loss=float(l), predicted=float(p),
                          log_residual=float(np.log(p) - np.log(l))) for row, l, p in zip(table.X, table.y, pred)]
+    warnings = [Warning_(**w) for w in dump["warnings"]]
+    warnings += [Warning_(code="off_trend_run", severity="warning", param=None,
+                          message=f"row {o['row']}: loss {o['loss']:.4g} lies {o['robust_residual']:+.1f} robust residual scales "
+                                  f"from the law ({o['predicted']:.4g})" + ("; excluded and refitted" if outlier_refit else
+                                                                            "; outliers='exclude' refits without it"))
+                 for o in outliers]
+    selection, selected = _selection_out(sel) if sel is not None else (None, None)
+    if sel is not None and sel.tie:
+        notes.append(f"{len(sel.competitive)} candidates tie within noise ({', '.join(c.name for c in sel.competitive)}): "
+                     "predictions are their geometric mean, and intervals span them (model uncertainty)")
+    predictions = _auto_predictions(inp, res, sel) if (sel is not None and inp.predict_at) else _predictions(inp, res)
     return Output(
         form=form.name, equation=form.equation, inputs=list(form.inputs), params=dump["params"],
         standard_errors=dump["standard_errors"], se_source="bootstrap" if res.bootstrap is not None else "asymptotic",
         covariance=_covariance(res),
         intervals={k: IntervalOut(**v) for k, v in dump["intervals"].items()} if "intervals" in dump else None,
         objective=res.objective_name, delta=dump["delta"], objective_value=res.objective, n_runs=res.n_runs,
-        n_skipped=table.n_skipped, converged=res.converged, warnings=[Warning_(**w) for w in dump["warnings"]],
-        optimizer=dump["optimizer"], sigma_log=res.sigma_log, predictions=_predictions(inp, res), frontier=frontier,
+        n_skipped=table.n_skipped, converged=res.converged, warnings=warnings,
+        optimizer=dump["optimizer"], sigma_log=res.sigma_log, predictions=predictions, frontier=frontier,
         allocation_exponents=exponents, effects=_effects(inp, res, table.X), runs_used=runs_used,
-        bootstrap=dump.get("bootstrap"), notes=table.notes + _notes(inp, res))
+        bootstrap=dump.get("bootstrap"), selection=selection, selected=selected, outliers=outliers,
+        outlier_refit=outlier_refit, validation=_validation(res, table, sel), notes=table.notes + notes + _notes(inp, res))
 
 
 def _covariance(res: FitResult) -> list[list[float]] | None:

@@ -4,7 +4,8 @@ Accepted columns (case-insensitive; aliases in parentheses):
   N (params, n_params, parameters, model size)   D (tokens, n_tokens, training tokens)
   C (compute, flops, training flop)               U (unique tokens, unique_tokens)
   x                                               loss (final_loss, eval_loss, val_loss)
-  seed, weight                                    anything else is ignored.
+  seed, weight, role (fit | validation)           anything else is ignored.
+Rows with role = validation are held out of the fit and scored after it.
 With C in place of D, D = C / (6N). Rows whose loss is empty are runs not done yet:
 they are skipped and counted, so a results template can be fitted as it fills up.
 """
@@ -41,6 +42,9 @@ class RunTable:
     seeds: np.ndarray | None
     n_skipped: int
     notes: list[str] = field(default_factory=list)
+    validation_X: np.ndarray | None = None   # role = validation rows with a loss: scored, not fitted
+    validation_y: np.ndarray | None = None
+    rows: np.ndarray | None = None           # 0-based data-row index of each fitted run
 
 
 def _match_columns(names: list[str]) -> dict[str, str]:
@@ -87,14 +91,26 @@ def from_rows(rows: list[dict], form: LawForm, source: str = "runs") -> RunTable
         hint = " (or C with N, for D = C/(6N))" if "D" in missing else ""
         raise InputError(missing[0], f"column {missing[0]!r} is missing{hint}; form {form.name!r} needs columns {needed}; found {present}")
     done = ~np.isnan(cols["loss"])
+    role_col = next((n for n in present if n.strip().lower() == "role"), None)
+    roles = np.array([str(r.get(role_col) or "fit").strip().lower() for r in rows]) if role_col else np.full(len(rows), "fit")
+    unknown = sorted(set(roles) - {"fit", "validation", ""})
+    if unknown:
+        raise InputError("role", f"role must be 'fit' or 'validation'; got {unknown[0]!r}")
+    held = roles == "validation"
     for k in form.inputs:
         bad = np.flatnonzero(done & np.isnan(cols[k]))
         if bad.size:
             raise InputError(k, f"{k} is empty in row {bad[0] + 1} although that run has a loss")
-    X = np.column_stack([cols[k][done] for k in form.inputs])
-    weights = cols["weight"][done] if "weight" in cols else None
-    seeds = cols["seed"][done] if "seed" in cols else None
-    return RunTable(X, cols["loss"][done], weights, seeds, int(np.sum(~done)), notes)
+    used = done & ~held
+    X = np.column_stack([cols[k][used] for k in form.inputs])
+    weights = cols["weight"][used] if "weight" in cols else None
+    seeds = cols["seed"][used] if "seed" in cols else None
+    val = done & held
+    vX = np.column_stack([cols[k][val] for k in form.inputs]) if val.any() else None
+    if val.any():
+        notes.append(f"{int(val.sum())} runs with role=validation held out of the fit and scored after it")
+    return RunTable(X, cols["loss"][used], weights, seeds, int(np.sum(~done)), notes,
+                    vX, cols["loss"][val] if val.any() else None, np.flatnonzero(used))
 
 
 def read_csv_text(text: str, form: LawForm, source: str = "csv") -> RunTable:

@@ -45,7 +45,7 @@ def _function(name: str):
     return table[name]
 
 
-_BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.BitXor: "pow"}
+_BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
 
 
 def _to_sympy(node, symbols: dict):
@@ -80,6 +80,7 @@ def _parse(expression: str):
     if not text or len(text) > MAX_EXPRESSION_CHARS:
         raise LawInputError("form", f"a custom form is an expression of 1 to {MAX_EXPRESSION_CHARS} characters; got {len(text)}")
     text = text.split("=", 1)[1] if text.startswith(("L=", "L =", "loss=", "loss =")) else text
+    text = text.replace("^", "**")  # ^ is power here (with the precedence of **), never xor
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:

@@ -1,0 +1,123 @@
+"""Choosing a law form and objective by rolling extrapolation, not by in-sample fit.
+
+The rule is fixed here so that no data set tunes it. For each of the two largest distinct
+values of the main scale (N for joint forms, x for one-axis forms) a fold fits on the runs
+strictly below that value and predicts every run at or above it. A candidate's score is
+the mean over the two folds of the mean absolute relative error of its held-out runs.
+Candidates are forms x objectives. A candidate takes part only if each fold leaves it at
+least MIN_RUNS_PER_PARAM runs per parameter: a 9-parameter law fitted on 12 runs
+interpolates noise and its held-out score is luck.
+
+Candidates tie with the best when their score is within the noise of the score itself:
+the larger of TIE_RELATIVE of the best score and the run-to-run scale (the best fit's
+residual scale) divided by the square root of the number of held-out runs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .fit import FitResult, fit
+from .forms import LawForm
+from .results import LawInputError
+
+__all__ = ["Candidate", "Selection", "select_form", "DEFAULT_OBJECTIVES", "N_FOLDS"]
+
+DEFAULT_OBJECTIVES = ("huber-log", "ls-log", "ls")
+N_FOLDS = 2
+MIN_RUNS_PER_PARAM = 2
+TIE_RELATIVE = 0.10
+
+
+@dataclass
+class Candidate:
+    form: LawForm
+    objective: str
+    heldout_errors: list[float] = field(default_factory=list)   # per fold, mean |relative error|
+    fold_sizes: list[int] = field(default_factory=list)
+    fold_log_errors: list[np.ndarray] = field(default_factory=list)
+    skipped: str | None = None
+    fit: FitResult | None = None   # on all the data, for the competitive candidates
+
+    @property
+    def heldout_error(self) -> float:
+        return float(np.mean(self.heldout_errors)) if self.heldout_errors and not self.skipped else float("inf")
+
+    @property
+    def name(self) -> str:
+        return f"{self.form.name}/{self.objective}"
+
+
+@dataclass
+class Selection:
+    candidates: list[Candidate]
+    best: Candidate
+    competitive: list[Candidate]
+    fold_cuts: list[float]
+    main_scale: str
+    tie: bool
+
+    @property
+    def heldout_log_rmse(self) -> float:
+        """Root mean square log error of the best candidate on its held-out runs: the empirical
+        size of one step of extrapolation, used as the model-error term of intervals."""
+        errs = np.concatenate(self.best.fold_log_errors) if self.best.fold_log_errors else np.array([np.nan])
+        return float(np.sqrt(np.mean(errs ** 2)))
+
+
+def _cuts(scale: np.ndarray) -> list[float]:
+    distinct = np.unique(scale)
+    if distinct.size < N_FOLDS + 2:
+        raise LawInputError("form", f"form 'auto' holds out the {N_FOLDS} largest scales in turn and needs at least "
+                                    f"{N_FOLDS + 2} distinct values of the main scale; got {distinct.size}")
+    return [float(v) for v in distinct[-N_FOLDS:]]
+
+
+def _score(cand: Candidate, X, y, w, scale, cuts, delta) -> None:
+    p = cand.form.n_params
+    for cut in cuts:
+        train, test = scale < cut, scale >= cut
+        if train.sum() < MIN_RUNS_PER_PARAM * p:
+            cand.skipped = f"a fold leaves {int(train.sum())} runs for {p} parameters (needs {MIN_RUNS_PER_PARAM} per parameter)"
+            return
+        try:
+            res = fit(cand.form, X[train], y[train], objective=cand.objective, delta=delta,
+                      weights=None if w is None else w[train])
+        except (LawInputError, ValueError) as exc:
+            cand.skipped = f"the fold fit failed: {exc}"
+            return
+        with np.errstate(all="ignore"):
+            pred = res.predict(X[test])
+        if not np.all(np.isfinite(pred)) or np.any(pred <= 0):
+            cand.skipped = "a fold fit predicts non-positive or non-finite losses for the held-out runs"
+            return
+        cand.heldout_errors.append(float(np.mean(np.abs(pred / y[test] - 1))))
+        cand.fold_sizes.append(int(test.sum()))
+        cand.fold_log_errors.append(np.log(pred / y[test]))
+
+
+def select_form(forms: list[LawForm], X, y, *, weights=None, objectives=DEFAULT_OBJECTIVES,
+                delta: float = 1e-3) -> Selection:
+    """Score every form x objective by rolling extrapolation; fit the competitive ones on all data."""
+    if not forms:
+        raise LawInputError("form", "no candidate form takes these data's inputs")
+    X, y = np.asarray(X, float), np.asarray(y, float)
+    main = forms[0].main_scale
+    scale = X[:, forms[0].inputs.index(main)]
+    cuts = _cuts(scale)
+    cands = [Candidate(f, o) for f in forms for o in objectives]
+    for cand in cands:
+        _score(cand, X, y, weights, scale, cuts, delta)
+    scored = sorted((c for c in cands if not c.skipped), key=lambda c: c.heldout_error)
+    if not scored:
+        reasons = "; ".join(f"{c.name}: {c.skipped}" for c in cands)
+        raise LawInputError("form", f"no candidate could be scored by rolling extrapolation ({reasons})")
+    best = scored[0]
+    best.fit = fit(best.form, X, y, objective=best.objective, delta=delta, weights=weights)
+    n_heldout = sum(best.fold_sizes)
+    margin = max(TIE_RELATIVE * best.heldout_error, best.fit.sigma_log / np.sqrt(max(n_heldout, 1)))
+    competitive = [c for c in scored if c.heldout_error <= best.heldout_error + margin]
+    for c in competitive[1:]:
+        c.fit = fit(c.form, X, y, objective=c.objective, delta=delta, weights=weights)
+    return Selection(cands, best, competitive, cuts, main, tie=len(competitive) > 1)
