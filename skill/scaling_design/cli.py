@@ -164,9 +164,13 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 def _cmd_fit(args: argparse.Namespace) -> int:
     arguments: dict[str, Any] = {"csv_path": args.csv, "form": args.form}
-    for key in ("objective", "delta", "bootstrap", "seed"):
+    for key in ("objective", "delta", "bootstrap", "seed", "level", "outliers", "direction"):
         if getattr(args, key) is not None:
             arguments[key] = getattr(args, key)
+    if args.time_limit is not None:
+        arguments["time_limit_s"] = args.time_limit
+    if args.candidates:
+        arguments["candidates"] = [c.strip() for c in args.candidates.split(",") if c.strip()]
     if args.predict:
         arguments["predict_at"] = [_point(text) for text in args.predict]
     result = get_tool("fit_scaling_law").call(arguments)
@@ -296,7 +300,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fit", help="fit a scaling law to a results CSV")
     p.add_argument("csv", metavar="FILE.csv", help="results: one row per run")
-    p.add_argument("--form", required=True, help="law form, e.g. chinchilla, saturating, power, data_constrained")
+    p.add_argument("--form", required=True, help=("law form (chinchilla, saturating, power, data_constrained, farseer, "
+                                                  "joint_nbeta, log_linear, ...), 'auto' to choose by rolling extrapolation, "
+                                                  "or an expression such as 'E + A*N**-alpha + B*D**-beta'"))
+    p.add_argument("--candidates", help="with --form auto: comma-separated forms to choose among")
+    p.add_argument("--outliers", choices=("flag", "exclude"), help="flag off-trend runs (default) or also refit without them")
+    p.add_argument("--direction", choices=("lower_is_better", "higher_is_better"),
+                   help="higher_is_better fits 1 - metric for an accuracy in (0, 1)")
+    p.add_argument("--level", type=float, help="confidence level of the intervals (default 0.95)")
+    p.add_argument("--time-limit", type=float, metavar="S", help="time bound on the bootstrap in seconds (default 120)")
     p.add_argument("--objective", help="huber-log (default), ls-log or ls")
     p.add_argument("--delta", type=float, help="Huber delta for huber-log (default 1e-3)")
     p.add_argument("--bootstrap", type=int, metavar="N", help="bootstrap replicates for the intervals")
