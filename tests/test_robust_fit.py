@@ -108,3 +108,33 @@ def test_auto_under_misspecification_beats_forced_joint():
         joint_err.append(next(c.heldout_error for c in sel.candidates if c.form.name == "chinchilla"))
     assert picked >= 16
     assert np.median(auto_err) < np.median(joint_err)
+
+
+def test_allocate_from_fit_json_keeps_bootstrap_intervals_and_refuses_other_forms(tmp_path):
+    from scaling_design.analysis import compute_optimal_allocation as alloc
+
+    out = tool.run(tool.Input(**{**tool.EXAMPLE, "bootstrap": 100}))
+    assert out.bootstrap["n_used"] == len(out.bootstrap["replicates"]) and "n_retried" in out.bootstrap
+    path = tmp_path / "fit.json"
+    path.write_text(out.model_dump_json())
+    res = alloc.run(alloc.Input(compute=[1e22], law=str(path), level=0.9))
+    band = res.allocations[0].intervals["N_opt"]
+    assert band.low < res.allocations[0].N_opt < band.high and band.level == 0.9
+    assert res.allocations[0].extrapolation_decades > 0
+    one_axis = tool.run(tool.Input(form="saturating", runs=[{"x": x, "loss": 2 + 5 * x ** -0.3} for x in (1e6, 1e7, 1e8, 1e9, 1e10)]))
+    path.write_text(one_axis.model_dump_json())
+    with pytest.raises(InputError) as err:
+        alloc.run(alloc.Input(compute=[1e22], law=str(path)))
+    assert err.value.field == "law" and "saturating" in str(err.value)
+
+
+def test_validation_rows_are_held_out_and_scored():
+    truth = {"E": 1.82, "A": 482.0, "B": 2085.0, "alpha": 0.348, "beta": 0.366}
+    lines = ["N,D,loss,role"]
+    for n in (4e7, 1e8, 2.5e8, 6e8, 1.5e9):
+        for t in (5, 20, 80):
+            lines.append(f"{n},{n * t},{float(get_form('chinchilla').predict(truth, [[n, n * t]])[0])},fit")
+    lines.append(f"7e9,1.4e11,{float(get_form('chinchilla').predict(truth, [[7e9, 1.4e11]])[0])},validation")
+    out = tool.run(tool.Input(csv_text="\n".join(lines)))
+    assert out.n_runs == 15 and len(out.validation) == 1
+    assert abs(out.validation[0]["relative_error"]) < 0.01

@@ -218,6 +218,9 @@ def _cmd_allocate(args: argparse.Namespace) -> int:
     arguments: dict[str, Any] = {"compute": list(args.compute)}
     if args.law is not None:
         arguments["law"] = args.law  # a file path goes as-is; the tool reads it
+    for key in ("bootstrap", "level"):
+        if getattr(args, key) is not None:
+            arguments[key] = getattr(args, key)
     result = get_tool("compute_optimal_allocation").call(arguments)
     if args.format == "text":
         from .report import render_allocation
@@ -323,7 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("allocate", help="compute-optimal N and D for one or more compute budgets")
     p.add_argument("--compute", type=float, action="append", required=True, metavar="FLOPS",
                    help="training compute budget in FLOPs; repeat for several")
-    p.add_argument("--law", help="a published law (epoch, hoffmann, ...) or a fit JSON file (default: the tool's)")
+    p.add_argument("--law", help=("a published law (epoch, hoffmann, ...), a fit JSON file (its bootstrap replicates give "
+                                  "the intervals) or a runs CSV (default: the tool's)"))
+    p.add_argument("--bootstrap", type=int, metavar="N", help="with a runs CSV law: bootstrap replicates for intervals")
+    p.add_argument("--level", type=float, help="confidence level of the intervals (default 0.95)")
     p.add_argument("--format", choices=("json", "text"), default="json", help="json (default) or text")
     p.set_defaults(func=_cmd_allocate)
 

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import knowledge
 from ..errors import InputError
@@ -52,7 +52,8 @@ class Allocation(BaseModel):
     D_opt: float = Field(description="Compute-optimal training tokens.")
     tokens_per_param: float
     loss: float = Field(description="Predicted loss at the optimum.")
-    intervals: dict[str, Band] | None = Field(None, description="Bootstrap intervals (when the law is fitted here from a CSV with bootstrap).")
+    intervals: dict[str, Band] | None = Field(None, description=(
+        "Bootstrap intervals: from a fit JSON that carries its bootstrap replicates, or a CSV law fitted here with bootstrap."))
     extrapolation_decades: float | None = Field(None, description="How far the budget lies beyond the fitted data's compute (decades), when known.")
 
 
@@ -92,8 +93,7 @@ def _from_file(path: Path, inp: Input) -> tuple[dict, str, np.ndarray | None, fl
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise InputError("law", f"law file {str(path)!r} is not valid JSON: {exc}") from None
-        params = data.get("params", data)
-        return JointParams(**{k: params.get(k) for k in allocation.JOINT_ORDER}).model_dump(), f"fit in {path}", None, None
+        return _from_fit_json(data, path)
     table = read_csv_text(path.read_text(encoding="utf-8"), get_form("chinchilla"), "law")
     res = fit("chinchilla", table.X, table.y, weights=table.weights)
     reps = None
@@ -101,6 +101,33 @@ def _from_file(path: Path, inp: Input) -> tuple[dict, str, np.ndarray | None, fl
         reps = bootstrap(res, table.X, table.y, weights=table.weights, n_boot=inp.bootstrap, seed=inp.seed).values
     max_c = float(np.max(6 * table.X[:, 0] * table.X[:, 1]))
     return res.params, f"joint law fitted to {path} ({res.n_runs} runs, summed Huber-log)", reps, max_c
+
+
+def _from_fit_json(data: dict, path: Path) -> tuple[dict, str, np.ndarray | None, float | None]:
+    """fit_scaling_law's JSON: its params, its bootstrap replicates (intervals) and its data range."""
+    if not isinstance(data, dict):
+        raise InputError("law", f"law file {str(path)!r} must hold a JSON object (fit_scaling_law's output)")
+    form = data.get("form", "chinchilla")
+    if form != "chinchilla":
+        raise InputError("law", f"law file {str(path)!r} holds a {form!r} fit; the compute-optimal allocation here is the "
+                                "joint law's (form chinchilla): refit with --form chinchilla, or compare the forms' "
+                                "predictions with fit --predict")
+    params = data.get("params", data)
+    try:
+        params = JointParams(**{k: params.get(k) for k in allocation.JOINT_ORDER}).model_dump()
+    except (ValidationError, AttributeError) as exc:
+        raise InputError("law", f"law file {str(path)!r} lacks valid joint-law params {list(allocation.JOINT_ORDER)}: "
+                                f"{str(exc).splitlines()[0]}") from None
+    reps = (data.get("bootstrap") or {}).get("replicates")
+    reps = np.asarray(reps, float) if reps else None
+    if reps is not None and (reps.ndim != 2 or reps.shape[1] != 5 or not np.all(np.isfinite(reps))):
+        raise InputError("law", f"law file {str(path)!r} has bootstrap replicates of the wrong shape; expected rows of {list(allocation.JOINT_ORDER)}")
+    try:  # the largest run's compute, for the extrapolation distance
+        max_c = max(6.0 * float(r["at"]["N"]) * float(r["at"]["D"]) for r in data.get("runs_used") or [])
+    except (KeyError, TypeError, ValueError):
+        max_c = None
+    source = f"fit in {path}" + (f" with {len(reps)} bootstrap replicates" if reps is not None else "")
+    return params, source, reps, max_c
 
 
 def run(inp: Input) -> Output:

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from .fit import FitResult, Polisher
+from .fit import FitResult, Polisher, fit
 from .forms import LawForm, as_design
 from .results import Diagnostic, Interval, LawInputError
 
@@ -32,12 +32,13 @@ class BootstrapResult:
     values: np.ndarray       # (n_ok, p) public parameters of converged replicates
     n_boot: int              # replicates asked for
     n_done: int              # replicates run (less than n_boot if the time bound hit)
-    n_failed: int            # replicates that did not converge (excluded)
+    n_failed: int            # replicates that did not converge even when retried (excluded)
     n_groups: int            # distinct scales resampled
     clustered: bool          # True when some scale had several runs (seeds)
     seed: int
     elapsed_s: float
     truncated: bool
+    n_retried: int = 0       # replicates whose warm polish failed and were refitted with the global search
 
     @property
     def se(self) -> np.ndarray:
@@ -67,8 +68,8 @@ class BootstrapResult:
         out = []
         if self.n_failed > max(1, 0.01 * self.n_done):
             out.append(Diagnostic("bootstrap_nonconvergence",
-                                  f"{self.n_failed} of {self.n_done} bootstrap replicates did not converge and were excluded; "
-                                  "intervals may be too narrow"))
+                                  f"{self.n_failed} of {self.n_done} bootstrap replicates did not converge even when refitted with the "
+                                  f"global search ({self.n_retried} retried) and were excluded; intervals may be too narrow"))
         if self.truncated:
             out.append(Diagnostic("bootstrap_truncated",
                                   f"the time bound stopped the bootstrap after {self.n_done} of {self.n_boot} replicates"))
@@ -79,7 +80,8 @@ class BootstrapResult:
 
     def summary(self) -> dict:
         return {"n_boot": self.n_boot, "n_done": self.n_done, "n_used": int(len(self.values)),
-                "n_failed": self.n_failed, "n_groups": self.n_groups, "clustered_by_scale": self.clustered,
+                "n_failed": self.n_failed, "n_retried": self.n_retried, "n_recovered": self.n_retried - self.n_failed,
+                "replicates": self.values.tolist(), "n_groups": self.n_groups, "clustered_by_scale": self.clustered,
                 "seed": self.seed, "elapsed_s": self.elapsed_s, "truncated": self.truncated,
                 "covariance": self.covariance.tolist()}
 
@@ -112,7 +114,7 @@ def bootstrap(result: FitResult, X, y, *, weights=None, n_boot: int = 1000, seed
     members = [np.flatnonzero(groups == g) for g in labels]
     rng = np.random.default_rng(seed)
     z_full = Polisher(form, X, y, w, result.objective_name, result.delta).to_z(result.internal_values)
-    values, failed, start, truncated = [], 0, time.perf_counter(), False
+    values, failed, retried, start, truncated = [], 0, 0, time.perf_counter(), False
     every = max(1, n_boot // 20)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
         for b in range(n_boot):
@@ -122,8 +124,13 @@ def bootstrap(result: FitResult, X, y, *, weights=None, n_boot: int = 1000, seed
             ok, _ = pol.converged(sol)
             if ok:
                 values.append(form.public(pol.from_z(sol.x)))
-            else:
-                failed += 1
+            else:  # retry with the global search, the full-data optimum among its starts, before dropping it
+                retried += 1
+                again = _refit(result, X[idx], y[idx], None if w is None else w[idx])
+                if again is None:
+                    failed += 1
+                else:
+                    values.append(again)
             if progress is not None and ((b + 1) % every == 0 or b + 1 == n_boot):
                 progress(b + 1, n_boot, f"bootstrap replicate {b + 1} of {n_boot}")
             if time.perf_counter() - start > time_limit_s and b + 1 < n_boot:
@@ -131,6 +138,18 @@ def bootstrap(result: FitResult, X, y, *, weights=None, n_boot: int = 1000, seed
                 break
     n_done = len(values) + failed
     if len(values) < 2:
-        raise LawInputError("bootstrap", "fewer than 2 bootstrap replicates converged; the law is not identified by these data")
+        why = (f"the time bound ({time_limit_s:g} s) stopped the bootstrap after {n_done} replicates; raise time_limit_s"
+               if truncated else "fewer than 2 bootstrap replicates converged; the law is not identified by these data")
+        raise LawInputError("bootstrap", why)
     return BootstrapResult(form, np.array(values), n_boot, n_done, failed, len(labels),
-                           bool(len(labels) < len(y)), seed, time.perf_counter() - start, truncated)
+                           bool(len(labels) < len(y)), seed, time.perf_counter() - start, truncated, retried)
+
+
+def _refit(result: FitResult, X, y, w) -> np.ndarray | None:
+    """The global fitter on a resample, with the full-data optimum as an extra start."""
+    try:
+        res = fit(result.form, X, y, objective=result.objective_name, delta=result.delta, weights=w,
+                  starts=[result.values], top_starts=2)
+    except (LawInputError, ValueError):
+        return None
+    return res.values if res.converged else None
