@@ -138,3 +138,15 @@ def test_validation_rows_are_held_out_and_scored():
     out = tool.run(tool.Input(csv_text="\n".join(lines)))
     assert out.n_runs == 15 and len(out.validation) == 1
     assert abs(out.validation[0]["relative_error"]) < 0.01
+
+
+def test_statistical_method_selection_chooses_from_runs():
+    from scaling_design.tactics import statistical_method_selection as sms
+
+    truth = {"E": 1.82, "A": 482.0, "B": 2085.0, "alpha": 0.348, "beta": 0.366}
+    rng = np.random.default_rng(5)
+    runs = [{"N": n, "D": n * t, "loss": float(get_form("chinchilla").predict(truth, [[n, n * t]])[0]) * float(np.exp(rng.normal(0, 0.002)))}
+            for n in (4e7, 1e8, 2.5e8, 6e8, 1.5e9, 4e9) for t in (5, 10, 20, 80)]
+    out = sms.run(sms.Input(task="fit_scaling_law", scaling_axes="params_and_tokens", runs=runs))
+    assert out.selection["candidates"][0]["heldout_error"] < 0.02
+    assert {c["form"] for c in out.selection["candidates"]} >= {"chinchilla", "joint_nbeta"}

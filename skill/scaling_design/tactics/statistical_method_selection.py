@@ -61,6 +61,9 @@ class Input(BaseModel):
     saturation: Tristate = Field("unknown", description="Do losses approach a floor (irreducible loss) within the range? yes, no or unknown.")
     bend: bool = Field(False, description="The log-log curve visibly changes slope (a break) within the range.")
     n_runs: int | None = Field(None, ge=1, le=1000000, description="Runs available or planned (all scales and seeds).")
+    runs: list[dict[str, float]] | None = Field(None, max_length=100000, description=(
+        "fit_scaling_law task: finished runs ({N, D, loss} or {x, loss}); given them, the form and objective are chosen "
+        "by rolling extrapolation (hold out the two largest scales in turn) and returned in `selection`."))
     n_scales: int | None = Field(None, ge=1, le=100000, description="Distinct scales (points along the axis, or (N, D) pairs).")
     replicates: int = Field(1, ge=1, le=1000, description="Seeds per scale.")
     outliers_expected: bool = Field(True, description="Some runs may be off the trend (instabilities, a bad node, a mis-set hyperparameter).")
@@ -156,6 +159,8 @@ class Output(BaseModel):
     study_kind: str = Field("scaling", description="scaling or general, as asked.")
     outcome_type: str = Field("continuous", description="The per-run outcome type the choice assumed.")
     power_check_failed: bool = Field(False, description="True when the power check found power below 0.8 for the planned runs.")
+    selection: dict[str, Any] | None = Field(None, description=(
+        "Given runs: every form x objective scored by rolling extrapolation (heldout_error, heldout_errors), the choice and ties."))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -426,6 +431,14 @@ def run(inp: Input) -> Output:
         return out
     out = _scaling(inp)
     out.study_kind = inp.study_kind
+    if inp.runs and inp.task == "fit_scaling_law":
+        from .form_selection import select_from_runs
+        out.selection = select_from_runs(inp.runs)
+        out.decision_path.append(f"runs given: rolling extrapolation chose {out.selection['chosen']['form']} with "
+                                 f"{out.selection['chosen']['objective']} (tie among {out.selection['competitive']})"
+                                 if out.selection["tie"] else
+                                 f"runs given: rolling extrapolation chose {out.selection['chosen']['form']} with "
+                                 f"{out.selection['chosen']['objective']}")
     return out
 
 
