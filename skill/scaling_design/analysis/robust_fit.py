@@ -40,6 +40,8 @@ def check_direction(X: np.ndarray, y: np.ndarray, inputs: tuple[str, ...], direc
     is an accuracy or a reward, and a power law in it fits exponents of zero."""
     if direction == "higher_is_better":
         return []
+    if not (np.all(np.isfinite(y)) and np.all(y > 0) and np.all(np.isfinite(X)) and np.all(X > 0)):
+        return []  # the fitter's own validation names the bad values
     j = inputs.index("N") if "N" in inputs else 0
     lx, ly = np.log(X[:, j]), np.log(y)
     if np.ptp(lx) == 0 or len(y) < 3:
