@@ -60,3 +60,14 @@ def test_space_filling_stays_within_budget_and_spreads():
     F = np.column_stack([np.arange(10.0), np.zeros(10)])
     picked = space_filling(F, np.ones(10), 3.0)
     assert sorted(picked.tolist()) == [0, 4, 9] or (len(picked) == 3 and {0, 9} <= set(picked.tolist()))
+
+
+def test_budget_design_hedges_by_default_and_local_on_request():
+    from scaling_design.tactics import budget_constrained_design as bcd
+
+    base = {**bcd.EXAMPLE, "monte_carlo_sims": 0}
+    hedged = bcd.run(bcd.Input(**base))
+    local = bcd.run(bcd.Input(**base, hedge=False))
+    assert "model-robust" in hedged.selection_rule and "model-robust" not in local.selection_rule
+    ratio = lambda out: sorted(r["D"] / r["N"] for r in out.runs)
+    assert max(ratio(hedged)) / min(ratio(hedged)) >= max(ratio(local)) / min(ratio(local)) * 0.999

@@ -105,6 +105,10 @@ class Input(BaseModel):
     noise_sigma: float | None = Field(default=None, ge=1e-6, le=1.0, description="Noise scale (1e-6-1): sd of log "
                                       "loss for log-constant (default 0.0075), nats otherwise.")
     max_repeats: int = Field(default=1, ge=1, le=MAX_REPEATS, description="Most runs (seeds) per candidate setting.")
+    hedge: bool = Field(default=True, description=(
+        "For a loss target under the joint law: average the design criterion over the joint law and two neighbouring "
+        "families (data exponent drifting with N) and spend 25% of the budget on space-filling runs first, so the "
+        "design does not bet everything on its prior family. False gives the locally optimal design."))
     completed_runs: list[CompletedRun] = Field(
         default_factory=list, description="Sequential mode: runs already done with their losses; the budget buys the "
                                           "next runs. With >= 8 of them the prior is refitted first.")
@@ -521,7 +525,12 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
         np.zeros((rows.shape[1],) * 2)
     G = target_gradient(form, params, target_fn)
     t0 = time.perf_counter()
-    sel = greedy_select(rows, unit_costs, G, budget_cost, prior_information=done_M, max_repeats=inp.max_repeats)
+    if inp.hedge and form.name == "chinchilla" and target_info["quantity"] == "loss":
+        from .hedged_selection import hedged_select
+        sel = hedged_select(params, law.X(X), law.X(Xt), unit_costs, budget_cost, noise.sd_of_loss, law.X(done_X),
+                            inp.max_repeats)
+    else:
+        sel = greedy_select(rows, unit_costs, G, budget_cost, prior_information=done_M, max_repeats=inp.max_repeats)
     elapsed = time.perf_counter() - t0
     idx = np.sort(sel.indices, kind="stable")
     idx = idx[np.argsort(flops[idx], kind="stable")]
