@@ -190,8 +190,10 @@ published optimum on Hoffmann's data in ~30 ms). Returns parameters by name, sta
 errors, bootstrap percentile intervals (set bootstrap >= 1000; resampled by scale, then
 seed), convergence diagnostics, coded warnings (e.g. design_not_identifiable), predictions
 with intervals that say whether they extrapolate, and for the joint law the
-compute-optimal frontier and the effect of multiplying N or D. Next: call
-compute_optimal_allocation with the fitted params for a budget.
+compute-optimal frontier and the effect of multiplying N or D. form='auto' chooses the form
+and objective by rolling extrapolation (hold out the two largest scales in turn) and reports
+the table in `selection`; off-trend runs are flagged (`outliers`); rows with role=validation
+are scored, not fitted. Next: call compute_optimal_allocation with the fit's JSON for a budget.
 """
 
 EXAMPLE = {
