@@ -366,8 +366,8 @@ def run(inp: Input, progress=None) -> Output:
     outliers = robust_fit.off_trend_runs(res, rows, table.y)
     outlier_refit = None
     if outliers and inp.outliers == "exclude":
-        res, outlier_refit = robust_fit.refit_without(res, table.X, table.y, table.weights, [o["row"] for o in outliers], rows, inp.delta)
-        keep = ~np.isin(rows, outlier_refit["excluded_rows"])
+        res, outlier_refit, keep = robust_fit.refit_without(res, table.X, table.y, table.weights,
+                                                            [o["row"] for o in outliers], rows, inp.delta)
         table = replace(table, X=table.X[keep], y=table.y[keep], rows=rows[keep],
                         weights=None if table.weights is None else table.weights[keep])
         sel = None  # the selection was scored with the excluded runs; the refit stands alone

@@ -10,16 +10,9 @@ from ..laws.fit import FitResult, fit
 from ..laws.forms import LawForm, candidate_forms, get_form
 from ..laws.select import DEFAULT_OBJECTIVES, Selection, select_form
 
-__all__ = ["check_direction", "off_trend_runs", "OUTLIER_Z", "auto_forms", "averaged_prediction", "table_form"]
+__all__ = ["check_direction", "off_trend_runs", "OUTLIER_Z", "auto_forms", "averaged_prediction", "DEFAULT_OBJECTIVES"]
 
 OUTLIER_Z = 3.5  # Iglewicz & Hoaglin's cut-off for the modified z-score (residual / 1.4826 MAD)
-
-
-def table_form(columns: set[str]) -> LawForm:
-    """The form whose inputs the data supply, to read a table before a form is chosen."""
-    if {"N"} <= columns and ({"D"} <= columns or {"C"} <= columns):
-        return get_form("data_constrained" if "U" in columns else "chinchilla")
-    return get_form("saturating")
 
 
 def auto_forms(inputs: tuple[str, ...], names: list[str] | None, bounds: dict | None) -> list[LawForm]:
@@ -32,20 +25,20 @@ def auto_forms(inputs: tuple[str, ...], names: list[str] | None, bounds: dict | 
     return candidate_forms(set(inputs))
 
 
-def check_direction(X: np.ndarray, y: np.ndarray, inputs: tuple[str, ...], direction: str) -> list[str]:
-    """Refuse a higher-is-better metric passed as a loss; return notes of what was done.
+def check_direction(X: np.ndarray, y: np.ndarray, inputs: tuple[str, ...], direction: str) -> None:
+    """Refuse a higher-is-better metric passed as a loss.
 
     The test: the least-squares slope of log metric on the log of the main scale. A loss
     falls with scale; a clearly rising metric (slope > 0 and above twice its standard error)
     is an accuracy or a reward, and a power law in it fits exponents of zero."""
     if direction == "higher_is_better":
-        return []
+        return
     if not (np.all(np.isfinite(y)) and np.all(y > 0) and np.all(np.isfinite(X)) and np.all(X > 0)):
-        return []  # the fitter's own validation names the bad values
+        return  # the fitter's own validation names the bad values
     j = inputs.index("N") if "N" in inputs else 0
     lx, ly = np.log(X[:, j]), np.log(y)
     if np.ptp(lx) == 0 or len(y) < 3:
-        return []
+        return
     A = np.column_stack([np.ones_like(lx), lx])
     coef, *_ = np.linalg.lstsq(A, ly, rcond=None)
     resid = ly - A @ coef
@@ -55,7 +48,6 @@ def check_direction(X: np.ndarray, y: np.ndarray, inputs: tuple[str, ...], direc
                                  "metric where higher is better (accuracy, reward). A scaling law fits a quantity that falls "
                                  "with scale: pass direction='higher_is_better' to fit the error 1 - metric (metrics in (0, 1)), "
                                  "or predict accuracy from task loss with downstream_prediction")
-    return []
 
 
 def to_error(y: np.ndarray) -> np.ndarray:
@@ -107,9 +99,11 @@ def averaged_prediction(sel: Selection, X: np.ndarray, level: float) -> tuple[np
     return pred, np.min(ml, 0), np.max(mh, 0), np.min(pl, 0), np.max(ph, 0)
 
 
-def refit_without(res: FitResult, X, y, weights, flagged_rows: list[int], rows: np.ndarray, delta) -> tuple[FitResult, dict]:
+def refit_without(res: FitResult, X, y, weights, flagged_rows: list[int], rows: np.ndarray, delta
+                  ) -> tuple[FitResult, dict, np.ndarray]:
+    """The fit without the flagged rows, what each parameter was with and without them, and the kept-run mask."""
     keep = ~np.isin(rows, flagged_rows)
     new = fit(res.form, X[keep], y[keep], objective=res.objective_name, delta=delta,
               weights=None if weights is None else weights[keep])
     moved = {k: {"with": float(v), "without": float(new.params[k])} for k, v in res.params.items()}
-    return new, {"excluded_rows": sorted(flagged_rows), "n_runs": int(keep.sum()), "params": moved}
+    return new, {"excluded_rows": sorted(flagged_rows), "n_runs": int(keep.sum()), "params": moved}, keep

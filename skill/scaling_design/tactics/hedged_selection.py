@@ -18,14 +18,16 @@ from ..laws.robust_design import EXPLORE_SHARE, robust_select
 __all__ = ["hedged_select", "HEDGE_GAMMAS", "EXPLORE_SHARE"]
 
 HEDGE_GAMMAS = (0.1, -0.1)
-_UNIT = 1e9
 
 
 def _families(params: dict) -> list[tuple[str, np.ndarray]]:
-    joint = np.array([params[k] for k in ("E", "A", "B", "alpha", "beta")], float)
-    E, A, B, alpha, beta = joint
+    joint = get_form("chinchilla").as_array(params)
+    _, from_joint = get_form("joint_nbeta").seed_from  # the joint law as a joint_nbeta point (gamma = 0)
     out = [("chinchilla", joint)]
-    out += [("joint_nbeta", np.array([E, A, B * _UNIT ** (-beta), alpha, beta, g])) for g in HEDGE_GAMMAS]
+    for gamma in HEDGE_GAMMAS:
+        values = from_joint(joint)
+        values[-1] = gamma
+        out.append(("joint_nbeta", values))
     return out
 
 

@@ -102,8 +102,7 @@ def _split_terms(expr, params: list, bounds: dict):
             if factor.is_Symbol and factor.name in params and bounds[factor.name][0] >= 0:
                 others = [t for t in terms if t is not term]
                 rest = term / factor
-                if not rest.has(factor) and not any(t.has(factor) for t in others) and \
-                        all(a != factor.name for a, _ in out):
+                if not rest.has(factor) and not any(t.has(factor) for t in others):
                     amp = factor
                     break
         out.append((None, term) if amp is None else (amp.name, term / amp))
