@@ -223,7 +223,7 @@ def _primary(inp: Input, table: dict, defaults: list[DefaultUsed], warnings: lis
                                             "bits per byte as the primary metric."))
         return _metric(key, table, inp.primary_metric)
     if inp.scaling_type == "inference":
-        key, source = "throughput", "SCALING_NOTES: Metrics (inference: throughput, TTFT, TPOT, latency, cost)"
+        key, source = "throughput", table["throughput"]["source"]
     elif inp.tokenizers_differ:
         key, source = "bits_per_byte", table["bits_per_byte"]["source"]
     else:
