@@ -184,3 +184,39 @@ def test_an_undecided_monte_carlo_step_lowers_the_verdict_and_says_it_once():
                                    "metric_specification": ms.run(ms.Input(scaling_type="model"))})
     sizing = next(c for c in checks if c.name == "sizing_decided")
     assert not sizing.passed and sizing.severity == "minor" and sizing.detail.count("raise n_sims") == 1
+
+
+@pytest.fixture(scope="module")
+def compute_plan():
+    args = json.loads((resources.files("scaling_design") / "examples" / "compute-optimal.json").read_text())
+    return run(Input(**dict(args, n_sims=20)))
+
+
+def test_a_compute_optimal_plan_holds_out_a_run_above_its_largest_budget_toward_the_target(compute_plan):
+    from scaling_design.laws.allocation import compute_optimal
+    from scaling_design import knowledge
+
+    plan = compute_plan
+    val = [t for t in plan.run_table.runs if t["role"] == "validation"]
+    assert len(val) == 1
+    top_budget = max(t["C"] for t in plan.run_table.runs if t["role"] == "fit")
+    assert top_budget < val[0]["C"] <= plan.extrapolation_target["value"]
+    # at the prior law's compute-optimal split of that budget, costed like every other run
+    p = knowledge.published_law("epoch")["params"]
+    opt = compute_optimal([p[k] for k in ("E", "A", "B", "alpha", "beta")], val[0]["C"])
+    assert val[0]["N"] == pytest.approx(float(opt["N_opt"])) and val[0]["D"] == pytest.approx(float(opt["D_opt"]))
+    assert val[0]["C"] == pytest.approx(6 * val[0]["N"] * val[0]["D"]) and val[0]["gpu_hours"] > 0
+    assert plan.validation_point["axis"] == "C" and plan.validation_point["run_ids"] == [val[0]["run_id"]]
+    check = next(c for c in plan.checks if c.name == "validation_run")
+    assert check.passed and "above the largest fitted" in check.detail
+
+
+def test_the_compute_optimal_validation_run_is_in_design_csv_and_the_template(compute_plan):
+    plan = compute_plan
+    run_id = plan.validation_point["run_ids"][0]
+    for text in (plan.design_csv, plan.results_template_csv):
+        rows = {r["run_id"]: r for r in _rows(text)}
+        assert rows[run_id]["role"] == "validation"
+        assert sum(r["role"] == "validation" for r in rows.values()) == 1
+    assert plan.total_runs == plan.run_table.n_fit + 1
+    assert plan.estimated_total_flops == pytest.approx(sum(t["C"] for t in plan.run_table.runs))

@@ -13,7 +13,8 @@ from .checks import (
 from .inputs import _dump, _range
 from .memory import with_memory
 from .models import Check, Output, Summary
-from .run_table import SETTING_COLUMNS, VALIDATION_SHARE, FinalTable, build_table, validation_runs
+from .run_table import (SETTING_COLUMNS, VALIDATION_AXIS, VALIDATION_SHARE, FinalTable, build_table,
+                        validation_runs)
 
 __all__ = ["assemble", "final_table"]
 
@@ -28,7 +29,7 @@ def _skipped(bc_out) -> dict[str, str]:
 
 
 def held_out_point(scaling_type: str, ls_out) -> float | None:
-    main = {"model": "parameters", "data": "tokens"}.get(scaling_type)
+    main = {"model": "parameters", "data": "tokens", "compute_optimal": "compute"}.get(scaling_type)
     factor = next((f for f in ls_out.factors if f.name == main or f.kind == main), None)
     return None if factor is None else factor.held_out_level
 
@@ -59,9 +60,9 @@ def _check_memory(table: FinalTable, how: str | None) -> Check | None:
 
 def _check_validation(scaling_type: str, table: FinalTable, ls_out, fi_out, target: float | None,
                       peak: float, mfu: float, fixed: dict[str, float]) -> Check | None:
-    if scaling_type not in ("model", "data"):
+    if scaling_type not in VALIDATION_AXIS:
         return None
-    axis = {"model": "N", "data": "D"}[scaling_type]
+    axis = VALIDATION_AXIS[scaling_type]
     val = [r for r in table.runs if r["role"] == "validation"]
     if not val:
         held = validation_runs(scaling_type, held_out_point(scaling_type, ls_out), fixed, peak, mfu)

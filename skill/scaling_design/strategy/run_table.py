@@ -13,16 +13,22 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from .. import knowledge
+from ..laws.allocation import compute_optimal
 from ..laws.cost import gpu_hours
 from ..sops.design_matrix_construction import distinct_seeds, to_csv
 
-__all__ = ["FinalTable", "build_table", "LEAD_COLUMNS", "validation_runs", "VALIDATION_SHARE"]
+__all__ = ["FinalTable", "build_table", "LEAD_COLUMNS", "validation_runs", "VALIDATION_SHARE", "VALIDATION_AXIS"]
 
 LEAD_COLUMNS = ("run_id", "run_order", "block", "replicate", "seed", "role")
 # columns a step's table carries about its own bookkeeping, replaced here
 _BOOKKEEPING = {"run_id", "run_order", "block", "replicate", "point", "seed", "role"}
 # the single scaling axis fit_scaling_law reads as `x` for a one-axis form
 SINGLE_AXIS = {"model": "N", "data": "D"}
+# the axis whose held-out level is the validation run's setting, per plan kind
+VALIDATION_AXIS = {"model": "N", "data": "D", "compute_optimal": "C"}
+# the prior of the compute-optimal validation run's split (the compute-optimal sizing's prior law)
+PRIOR_LAW = "epoch"
 # the validation run is bought only when it costs at most this share of the budget
 VALIDATION_SHARE = 0.5
 SETTING_COLUMNS = {"model": ("N", "D"), "data": ("N", "D"), "compute_optimal": ("N", "D"),
@@ -47,13 +53,27 @@ class FinalTable(BaseModel):
 
 def validation_runs(scaling_type: str, held_out: float | None, fixed: dict[str, float], peak: float,
                     mfu: float) -> list[dict[str, Any]]:
-    """One run at level_specification's held-out point of the main axis, the other resource as in the fit."""
-    if held_out is None or scaling_type not in SINGLE_AXIS:
+    """One run at level_specification's held-out point of the main axis, the other resource as in the fit.
+
+    For a compute-optimal plan the held-out point is a compute budget above the largest isoFLOP
+    budget, run at the prior law's compute-optimal split of it: the fit's loss prediction there is
+    scored, the quantity the plan's extrapolation rests on."""
+    if held_out is None or scaling_type not in VALIDATION_AXIS:
         return []
-    n, d = (held_out, fixed["D"]) if scaling_type == "model" else (fixed["N"], held_out)
+    if scaling_type == "compute_optimal":
+        n, d = _prior_optimum(held_out)
+    else:
+        n, d = (held_out, fixed["D"]) if scaling_type == "model" else (fixed["N"], held_out)
     c = 6.0 * n * d
     return [{"N": float(n), "D": float(d), "C": c, "tokens_per_param": d / n,
              "gpu_hours": float(gpu_hours(c, peak, mfu))}]
+
+
+def _prior_optimum(compute: float) -> tuple[float, float]:
+    """(N_opt, D_opt) of the prior joint law (Besiroglu et al. 2024, the law the compute-optimal sizing assumes)."""
+    p = knowledge.published_law(PRIOR_LAW)["params"]
+    opt = compute_optimal([p["E"], p["A"], p["B"], p["alpha"], p["beta"]], compute)
+    return float(opt["N_opt"]), float(opt["D_opt"])
 
 
 def _cost(row: dict[str, Any]) -> float:
