@@ -12,6 +12,7 @@ import time
 
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.shared.exceptions import MCPError
 
 from scaling_design.server import build_server, flat_input_schema
 from scaling_design.tools import TOOLS
@@ -124,8 +125,9 @@ async def test_the_server_keeps_answering_after_bad_calls(server, mode):
     async with Client(server, mode=mode) as client:
         for bad in ({"compute": []}, {"compute": [-1.0]}, {}, {"compute": [1e24], "law": 7}):
             assert (await client.call_tool("compute_optimal_allocation", bad)).is_error
-        unknown = await client.call_tool("no_such_tool", {})
-        assert unknown.is_error and "compute_optimal_allocation" in _text(unknown)
+        with pytest.raises(MCPError) as unknown:  # an unknown tool is a protocol error (-32602), not isError
+            await client.call_tool("no_such_tool", {})
+        assert unknown.value.error.code == -32602 and "compute_optimal_allocation" in str(unknown.value)
         good = await client.call_tool("compute_optimal_allocation", {"compute": [1e24]})
     assert not good.is_error
     n_opt = good.structured_content["allocations"][0]["N_opt"]

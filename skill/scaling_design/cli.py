@@ -4,7 +4,7 @@
     scaling-design call TOOL --input FILE.json|-
     scaling-design TOOL-NAME --input FILE.json|-     (each tool, e.g. level-specification; the _ spelling too)
     scaling-design tools | schema TOOL | examples
-    scaling-design serve [--http] [--host H] [--port P]
+    scaling-design serve [--http] [--host H] [--port P] [--allow-dir DIR ...] [--allow-remote]
     scaling-design fit FILE.csv --form chinchilla [--objective huber-log] [--delta 1e-3] [--bootstrap N]
     scaling-design allocate --compute 1e24 [--compute ...] [--law epoch|hoffmann|FILE]
     scaling-design skill install [--agent claude|github | --target DIR] [--force]
@@ -234,7 +234,8 @@ def _cmd_allocate(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
 
-    serve(http=args.http, host=args.host, port=args.port)
+    serve(http=args.http, host=args.host, port=args.port, allow_dirs=args.allow_dir or (),
+          allow_remote=args.allow_remote)
     return 0
 
 
@@ -299,6 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--http", action="store_true", help="streamable HTTP at http://HOST:PORT/mcp instead of stdio")
     p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    p.add_argument("--allow-dir", action="append", metavar="DIR", help=(
+        "a directory the tools may read files from (repeatable); default: the working directory and the client's "
+        "roots over stdio, none over HTTP"))
+    p.add_argument("--allow-remote", action="store_true", help="allow an HTTP host outside 127.0.0.0/8 and ::1")
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("fit", help="fit a scaling law to a results CSV")

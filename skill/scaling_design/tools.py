@@ -15,7 +15,9 @@ from functools import cached_property
 from types import ModuleType
 from typing import Any, Callable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, create_model
+
+from . import limits
 
 __all__ = ["ToolSpec", "TOOLS", "get_tool", "tool_names"]
 
@@ -32,9 +34,15 @@ class ToolSpec:
     def module(self) -> ModuleType:
         return importlib.import_module(self.module_path)
 
-    @property
+    @cached_property
     def input_model(self) -> type[BaseModel]:
-        return self.module.Input
+        """The step's Input model; one without its own time_limit_s gets the common one (see limits)."""
+        model = self.module.Input
+        if "time_limit_s" in model.model_fields:
+            return model
+        return create_model(model.__name__, __base__=model, __module__=model.__module__, time_limit_s=(float, Field(
+            limits.DEFAULT_TIME_LIMIT_S, gt=0, le=limits.MAX_TIME_LIMIT_S,
+            description="Wall-clock bound on the whole call, seconds; past it the call is refused.")))
 
     @property
     def output_model(self) -> type[BaseModel]:
@@ -52,12 +60,24 @@ class ToolSpec:
     def example(self) -> dict[str, Any]:
         return dict(self.module.EXAMPLE)
 
-    def call(self, arguments: dict[str, Any], progress: Callable[[float, float, str], None] | None = None) -> BaseModel:
-        """Validate the arguments with the Input model and run the step."""
+    def call(self, arguments: dict[str, Any], progress: Callable[[float, float, str], None] | None = None,
+             deadline: limits.Deadline | None = None) -> BaseModel:
+        """Validate the arguments with the Input model and run the step within its time_limit_s.
+
+        A caller that may abandon the call passes its own ``deadline`` and cancels it; the step's
+        progress reports then stop the work at the next report."""
         inp = self.input_model.model_validate(arguments)
-        if progress is not None and self.long_running:
-            return self.function(inp, progress=progress)
-        return self.function(inp)
+        deadline = deadline or limits.Deadline(inp.time_limit_s)
+        with limits.call_deadline(deadline):
+            if not self.long_running:
+                return self.function(inp)
+
+            def report(done: float, total: float, message: str = "") -> None:
+                if deadline.cancelled:  # the deadline itself is the step's to keep: it returns what it has
+                    deadline.check(self.name)
+                if progress is not None:
+                    progress(done, total, message)
+            return self.function(inp, progress=report)
 
 
 _P = "scaling_design."

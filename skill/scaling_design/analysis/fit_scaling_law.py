@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .. import file_access
 from ..errors import InputError
+from ..limits import MAX_FIT_RUNS
 from ..laws import allocation
 from ..laws.bootstrap import MAX_BOOTSTRAP, bootstrap as run_bootstrap
 from ..laws.fit import FitResult, fit
@@ -66,7 +67,8 @@ class Input(BaseModel):
     direction: Literal["lower_is_better", "higher_is_better"] = Field("lower_is_better", description=(
         "lower_is_better for a loss; higher_is_better fits 1 - metric for a metric in (0, 1) (a loss that rises "
         "with scale is refused as a likely accuracy)."))
-    runs: list[Run] | None = Field(None, description="Run results as rows; or give csv_path or csv_text.")
+    runs: list[Run] | None = Field(None, max_length=MAX_FIT_RUNS, description=(
+        f"Run results as rows (at most {MAX_FIT_RUNS:,}); or give csv_path or csv_text."))
     csv_path: str | None = Field(None, description="Path to a CSV with columns N, D (or C), loss (x, loss for single-factor forms).")
     csv_text: str | None = Field(None, description="CSV content, same columns as csv_path.")
     objective: ObjectiveName = Field("huber-log", description=(
@@ -226,10 +228,8 @@ def _table(inp: Input, form) -> RunTable:
         return from_rows([r.model_dump(exclude_none=True) for r in inp.runs], form, "runs")
     if inp.csv_text is not None:
         return read_csv_text(inp.csv_text, form, "csv_text")
-    path = Path(inp.csv_path).expanduser()
-    if not path.is_file():
-        raise InputError("csv_path", f"csv_path {str(path)!r} is not a readable file")
-    return read_csv_text(path.read_text(encoding="utf-8"), form, "csv_path")
+    text = file_access.read_text(inp.csv_path, "csv_path")
+    return read_csv_text(text, form, "csv_path", quote=file_access.quote_content())
 
 
 def _iv(low, high, level) -> IntervalOut:

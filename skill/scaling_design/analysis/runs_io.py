@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import InputError
+from ..limits import MAX_FIT_RUNS
 from ..laws.forms import LawForm
 
 __all__ = ["RunTable", "read_csv_text", "from_rows"]
@@ -60,22 +62,32 @@ def _match_columns(names: list[str]) -> dict[str, str]:
     return chosen
 
 
-def _to_float(value, column: str, row: int) -> float:
+def _to_float(value, column: str, row: int, quote: bool) -> float:
     if value is None or (isinstance(value, str) and value.strip() == ""):
         return float("nan")
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise InputError(column, f"{column} must be a number; got {value!r} in row {row + 1}") from None
+        got = f"got {value!r}" if quote else "got a non-numeric value"  # a file's content is never echoed
+        raise InputError(column, f"{column} must be a number; {got} in row {row + 1}") from None
 
 
-def from_rows(rows: list[dict], form: LawForm, source: str = "runs") -> RunTable:
-    """Build the arrays for `form` from row dicts keyed by column name (aliases allowed)."""
+def _check_run_cap(n_rows: int, source: str) -> None:
+    if n_rows > MAX_FIT_RUNS:
+        raise InputError(source, f"{source} holds more than {MAX_FIT_RUNS:,} runs, over the cap of {MAX_FIT_RUNS:,} runs "
+                                 "per fit; average replicates or fit a subset")
+
+
+def from_rows(rows: list[dict], form: LawForm, source: str = "runs", quote: bool = True) -> RunTable:
+    """Build the arrays for `form` from row dicts keyed by column name (aliases allowed).
+
+    quote=False (a file read for a server) keeps every cell and header out of the error messages."""
+    _check_run_cap(len(rows), source)
     if not rows:
         raise InputError(source, f"{source} is empty; give at least {form.n_params} runs with {list(form.inputs)} and loss")
     present = [str(n) for n in rows[0].keys()]
     notes: list[str] = []
-    cols = {canon: np.array([_to_float(r.get(name), canon, i) for i, r in enumerate(rows)], float)
+    cols = {canon: np.array([_to_float(r.get(name), canon, i, quote) for i, r in enumerate(rows)], float)
             for canon, name in _match_columns(present).items()}
     if "D" in form.inputs and "D" not in cols and "C" in cols and "N" in cols:
         cols["D"] = cols["C"] / (6.0 * cols["N"])
@@ -89,13 +101,15 @@ def from_rows(rows: list[dict], form: LawForm, source: str = "runs") -> RunTable
     missing = [k for k in needed if k not in cols]
     if missing:
         hint = " (or C with N, for D = C/(6N))" if "D" in missing else ""
-        raise InputError(missing[0], f"column {missing[0]!r} is missing{hint}; form {form.name!r} needs columns {needed}; found {present}")
+        found = present if quote else f"{len(present)} other columns"
+        raise InputError(missing[0], f"column {missing[0]!r} is missing{hint}; form {form.name!r} needs columns {needed}; found {found}")
     done = ~np.isnan(cols["loss"])
     role_col = next((n for n in present if n.strip().lower() == "role"), None)
     roles = np.array([str(r.get(role_col) or "fit").strip().lower() for r in rows]) if role_col else np.full(len(rows), "fit")
     unknown = sorted(set(roles) - {"fit", "validation", ""})
     if unknown:
-        raise InputError("role", f"role must be 'fit' or 'validation'; got {unknown[0]!r}")
+        got = repr(unknown[0]) if quote else "another value"
+        raise InputError("role", f"role must be 'fit' or 'validation'; got {got}")
     held = roles == "validation"
     for k in form.inputs:
         bad = np.flatnonzero(done & np.isnan(cols[k]))
@@ -113,8 +127,13 @@ def from_rows(rows: list[dict], form: LawForm, source: str = "runs") -> RunTable
                     vX, cols["loss"][val] if val.any() else None, np.flatnonzero(used))
 
 
-def read_csv_text(text: str, form: LawForm, source: str = "csv") -> RunTable:
+def read_csv_text(text: str, form: LawForm, source: str = "csv", quote: bool = True) -> RunTable:
+    """Runs from CSV text; quote=False for a file read by a server (see from_rows)."""
     reader = csv.DictReader(io.StringIO(text.strip()))
-    if not reader.fieldnames:
-        raise InputError(source, f"{source} has no header row; expected columns like {list(form.inputs) + ['loss']}")
-    return from_rows(list(reader), form, source)
+    try:
+        if not reader.fieldnames:
+            raise InputError(source, f"{source} has no header row; expected columns like {list(form.inputs) + ['loss']}")
+        rows = list(itertools.islice(reader, MAX_FIT_RUNS + 1))
+    except csv.Error as exc:  # csv's messages name the limit broken, not the cell
+        raise InputError(source, f"{source} is not a readable CSV table (line {reader.line_num}: {exc})") from None
+    return from_rows(rows, form, source, quote)

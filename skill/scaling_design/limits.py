@@ -1,0 +1,103 @@
+"""The bounds of one call: its deadline, and the caps checked before anything is allocated.
+
+A tool call runs inside ``call_deadline(seconds)``; every stage reads what is left of it
+(``remaining()``) to size its own loops, and long loops call ``check(stage)``, which refuses
+the call once the deadline has passed or the caller has gone (``Deadline.cancel()``, set by the
+server when a client cancels or disconnects). A deadline is a ContextVar, so it follows the
+call onto the worker thread that runs it and stays out of every other call.
+
+Caps are computed with Python integers or logarithms, never with fixed-width products that
+wrap around (``np.prod`` of 16 levels of 16 factors is 0 in int64).
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from .errors import InputError
+
+__all__ = ["DEFAULT_TIME_LIMIT_S", "MAX_TIME_LIMIT_S", "MAX_FIT_RUNS", "Deadline", "call_deadline",
+           "current", "remaining", "check", "product_capped", "check_cap"]
+
+DEFAULT_TIME_LIMIT_S = 120.0
+MAX_TIME_LIMIT_S = 3600.0
+MAX_FIT_RUNS = 100_000  # runs a fit accepts (a 100,000-run fit takes seconds, not minutes)
+
+
+class Deadline:
+    """A point in monotonic time after which a call stops, plus a cancel flag."""
+
+    def __init__(self, seconds: float):
+        self.seconds = float(seconds)
+        self.at = time.monotonic() + self.seconds
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def remaining(self) -> float:
+        return 0.0 if self.cancelled else max(self.at - time.monotonic(), 0.0)
+
+    def check(self, stage: str) -> None:
+        if self.cancelled:
+            raise InputError("time_limit_s", f"the call was cancelled by the client during {stage}")
+        if time.monotonic() > self.at:
+            raise InputError("time_limit_s", f"time_limit_s = {self.seconds:g} s ran out during {stage}; raise "
+                                             "time_limit_s or ask for less work (fewer runs, replicates or simulations)")
+
+
+_CURRENT: ContextVar[Deadline | None] = ContextVar("scaling_design_deadline", default=None)
+
+
+@contextmanager
+def call_deadline(deadline: Deadline | float | None) -> Iterator[Deadline | None]:
+    """Run the block under a deadline (seconds from now, or a Deadline the caller keeps to cancel)."""
+    if deadline is not None and not isinstance(deadline, Deadline):
+        deadline = Deadline(deadline)
+    token = _CURRENT.set(deadline)
+    try:
+        yield deadline
+    finally:
+        _CURRENT.reset(token)
+
+
+def current() -> Deadline | None:
+    return _CURRENT.get()
+
+
+def remaining(default: float = math.inf) -> float:
+    """Seconds left to the current call (``default`` outside any call)."""
+    deadline = _CURRENT.get()
+    return default if deadline is None else deadline.remaining()
+
+
+def check(stage: str) -> None:
+    """Refuse the call (InputError on time_limit_s) once its deadline passed or it was cancelled."""
+    deadline = _CURRENT.get()
+    if deadline is not None:
+        deadline.check(stage)
+
+
+def product_capped(sizes: Iterable[int], cap: int) -> int:
+    """The product of sizes in exact integers, stopping at cap + 1 (so a huge product costs nothing)."""
+    total = 1
+    for size in sizes:
+        total *= max(int(size), 0)
+        if total > cap:
+            return cap + 1
+    return total
+
+
+def check_cap(field: str, count: int, cap: int, what: str, fix: str) -> None:
+    """Refuse a request over a cap before anything is built, naming the cap and the field to change."""
+    if count > cap:
+        shown = f"more than {cap:,}" if count == cap + 1 else f"{count:,}"
+        raise InputError(field, f"{what} would be {shown}, over the cap of {cap:,}; {fix}")

@@ -1,0 +1,93 @@
+"""Serving: stdio, or streamable HTTP with DNS-rebinding protection for whatever host is bound.
+
+The SDK turns its Host/Origin check on only for 127.0.0.1, localhost and ::1; here the allowed
+lists always follow the bound host and port (plus the loopback names when the host is a
+loopback address), so a page that rebinds its own name to this port gets 421. A host outside
+127.0.0.0/8 and ::1 is refused unless ``allow_remote`` is set.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+
+import anyio
+from mcp.server.transport_security import TransportSecuritySettings
+
+from .app import build_server
+from .roots import FileAccess
+
+__all__ = ["serve", "is_loopback", "transport_security", "RemoteHostRefused"]
+
+logger = logging.getLogger("scaling_design.server")
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+class RemoteHostRefused(ValueError):
+    """Binding outside the loopback addresses without --allow-remote."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and names that resolve only to them."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+
+
+def _host_literal(host: str) -> str:
+    bare = host.strip("[]")
+    try:
+        return f"[{bare}]" if ipaddress.ip_address(bare).version == 6 else bare
+    except ValueError:
+        return host
+
+
+def transport_security(host: str, port: int) -> TransportSecuritySettings:
+    """Host and Origin values a request may carry: the bound host:port, and loopback names for a loopback bind."""
+    names = [_host_literal(host)]
+    if is_loopback(host):
+        names += [n for n in LOOPBACK_NAMES if n not in names]
+    hosts = [f"{n}:{port}" for n in names]
+    origins = [f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
+
+
+def check_host(host: str, allow_remote: bool) -> None:
+    if not allow_remote and not is_loopback(host):
+        raise RemoteHostRefused(f"--host {host} is not a loopback address (127.0.0.0/8 or ::1): any machine that can "
+                                "reach it could call the tools; pass --allow-remote to serve it anyway")
+
+
+def http_app(host: str = "127.0.0.1", port: int = 8765, allow_dirs: list[str] | tuple[str, ...] = (),
+             allow_remote: bool = False):
+    """The Starlette app serving /mcp with the host check and HTTP's file-access rule."""
+    check_host(host, allow_remote)
+    server = build_server(access=FileAccess.for_transport(http=True, allow_dirs=allow_dirs))
+    return server.streamable_http_app(host=host, transport_security=transport_security(host, port))
+
+
+async def _serve_stdio(server) -> None:
+    from mcp.server.stdio import stdio_server
+
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())
+
+
+def serve(http: bool = False, host: str = "127.0.0.1", port: int = 8765,
+          allow_dirs: list[str] | tuple[str, ...] = (), allow_remote: bool = False) -> None:
+    """Serve over stdio (default) or streamable HTTP at http://HOST:PORT/mcp."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if not http:
+        anyio.run(_serve_stdio, build_server(access=FileAccess.for_transport(http=False, allow_dirs=allow_dirs)))
+        return
+    import uvicorn
+
+    app = http_app(host, port, allow_dirs, allow_remote)
+    logger.info("serving streamable HTTP at http://%s:%d/mcp", _host_literal(host), port)
+    uvicorn.run(app, host=host.strip("[]"), port=port, log_level="warning")
