@@ -218,7 +218,7 @@ def _cmd_allocate(args: argparse.Namespace) -> int:
     arguments: dict[str, Any] = {"compute": list(args.compute)}
     if args.law is not None:
         arguments["law"] = args.law  # a file path goes as-is; the tool reads it
-    for key in ("bootstrap", "level"):
+    for key in ("bootstrap", "level", "inference_tokens", "unique_tokens"):
         if getattr(args, key) is not None:
             arguments[key] = getattr(args, key)
     result = get_tool("compute_optimal_allocation").call(arguments)
@@ -228,6 +228,18 @@ def _cmd_allocate(args: argparse.Namespace) -> int:
         print(render_allocation(result), end="")
     else:
         _print_json(result)
+    if args.plots:
+        from .outputs import render_into, write_outputs
+        from .plots_allocation import plot_allocation
+
+        folder = Path(args.plots)
+        figures = render_into(folder, lambda staging: plot_allocation(result, staging))
+        written = write_outputs(folder, figures, command="allocate", force=args.force,
+                                flags_hint="pass --force to replace it (the old file is kept beside as .bak)")
+        for path in written.written:
+            print(f"wrote {path}", file=sys.stderr)
+        for path in written.backups:
+            print(f"kept backup {path}", file=sys.stderr)
     return 0
 
 
@@ -335,6 +347,14 @@ def build_parser() -> argparse.ArgumentParser:
                                   "the intervals) or a runs CSV (default: the tool's)"))
     p.add_argument("--bootstrap", type=int, metavar="N", help="with a runs CSV law: bootstrap replicates for intervals")
     p.add_argument("--level", type=float, help="confidence level of the intervals (default 0.95)")
+    p.add_argument("--inference-tokens", type=float, metavar="T",
+                   help=("inference-aware (Sardana et al. 2024): lifetime inference tokens; also gives the N and D of "
+                         "each budget's loss with the fewest training plus inference FLOPs"))
+    p.add_argument("--unique-tokens", type=float, metavar="U",
+                   help=("data-constrained (Muennighoff et al. 2023): unique tokens available; also gives the optimum "
+                         "with repeated data (use --law muennighoff or a data_constrained fit JSON)"))
+    p.add_argument("--plots", metavar="DIR", help="also write the allocation figure into DIR")
+    p.add_argument("--force", action="store_true", help="replace a figure changed since it was written (kept as .bak)")
     p.add_argument("--format", choices=("json", "text"), default="json", help="json (default) or text")
     p.set_defaults(func=_cmd_allocate)
 

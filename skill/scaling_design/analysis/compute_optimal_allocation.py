@@ -5,17 +5,24 @@ import json
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Annotated
 
-from .. import knowledge
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .. import file_access, knowledge, limits
 from ..errors import InputError
 from ..laws import allocation
 from ..laws.bootstrap import MAX_BOOTSTRAP, bootstrap
 from ..laws.fit import fit
+from ..laws import forms
 from ..laws.forms import get_form
+from .allocation_variants import Band, DataConstrained, InferenceAware, data_constrained_params, data_constrained_rows, inference_rows
 from .runs_io import read_csv_text
 
-JOINT_LAWS = ("epoch", "hoffmann", "epoch_hoffmann_procedure")
+JOINT_LAWS = ("epoch", "hoffmann", "epoch_hoffmann_procedure", "sardana")
+DATA_CONSTRAINED_LAWS = ("muennighoff",)
+DATA_ORDER = allocation.JOINT_ORDER + ("R_D", "R_N")
+MAX_COMPUTE = 1e40  # FLOPs; far beyond any training run, and N_opt stays an ordinary float
 
 
 class JointParams(BaseModel):
@@ -29,21 +36,35 @@ class JointParams(BaseModel):
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    compute: list[float] = Field(min_length=1, max_length=1000, description="Training compute budgets in FLOPs (C = 6ND), e.g. [1e24].")
+    compute: list[Annotated[float, Field(gt=0, le=MAX_COMPUTE)]] = Field(min_length=1, max_length=1000, description=(
+        f"Training compute budgets in FLOPs (C = 6ND), each > 0 and at most {MAX_COMPUTE:g}, e.g. [1e24]."))
     law: str = Field("epoch", description=(
         "Which joint law: a published one (epoch = Besiroglu et al. 2024 refit, the default; hoffmann = the "
         "Chinchilla paper's approach 3; epoch_hoffmann_procedure), a path to fit_scaling_law's JSON output "
         "(its params are used), or a path to a CSV of runs (N, D or C, loss), fitted here with the joint law."))
     params: JointParams | None = Field(None, description="Explicit joint-law parameters; override `law` when given.")
     bootstrap: int = Field(0, ge=0, le=MAX_BOOTSTRAP, description="With a CSV law: bootstrap replicates for intervals on N_opt and D_opt.")
-    seed: int = Field(0, description="Bootstrap seed.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Bootstrap seed (0 to 2^32 - 1).")
     level: float = Field(0.95, gt=0.5, lt=1.0, description="Confidence level of intervals.")
+    time_limit_s: float = Field(limits.DEFAULT_TIME_LIMIT_S, gt=0, le=limits.MAX_TIME_LIMIT_S, description=(
+        "Wall-clock bound on the whole call, seconds; a bootstrap cut short by it sets `truncated`."))
+    inference_tokens: float | None = Field(None, ge=0, le=1e18, description=(
+        "Inference-aware allocation (Sardana et al. 2024): lifetime inference tokens (prompt plus generated) the model "
+        "will serve, 0 to 1e18. Each row then also gives the N and D that reach the loss of the compute-optimal model "
+        "at its `compute` with the fewest training plus inference FLOPs (6ND + 2N x tokens); 0 gives back the "
+        "compute-optimal allocation."))
+    unique_tokens: float | None = Field(None, gt=0, le=1e16, description=(
+        "Data-constrained allocation (Muennighoff et al. 2023): unique training tokens available (> 0, at most 1e16). "
+        "Each row then also gives the compute-optimal N and D when tokens beyond this many are repeats (epochs), "
+        "from a data-constrained law (law='muennighoff', or a fit JSON of form data_constrained); a joint law "
+        "borrows Muennighoff's decay constants, with a warning."))
 
-
-class Band(BaseModel):
-    low: float
-    high: float
-    level: float
+    @model_validator(mode="after")
+    def _one_variant(self) -> "Input":
+        if self.inference_tokens is not None and self.unique_tokens is not None:
+            raise ValueError("give `inference_tokens` or `unique_tokens`, not both: the inference-aware and the "
+                             "data-constrained allocation are separate questions (run the tool once for each)")
+        return self
 
 
 class Allocation(BaseModel):
@@ -55,9 +76,13 @@ class Allocation(BaseModel):
     intervals: dict[str, Band] | None = Field(None, description=(
         "Bootstrap intervals: from a fit JSON that carries its bootstrap replicates, or a CSV law fitted here with bootstrap."))
     extrapolation_decades: float | None = Field(None, description="How far the budget lies beyond the fitted data's compute (decades), when known.")
+    inference_aware: InferenceAware | None = Field(None, description="With inference_tokens: the model of the same loss with the fewest lifetime FLOPs.")
+    data_constrained: DataConstrained | None = Field(None, description="With unique_tokens: the optimum when only that many tokens are unique.")
 
 
 class Output(BaseModel):
+    truncated: bool = Field(False, description="The time bound stopped the bootstrap before all replicates: intervals "
+                                               "rest on fewer replicates than asked.")
     law: str
     source: str
     params: dict[str, float]
@@ -82,25 +107,41 @@ EXAMPLE = {"compute": [1e21, 1e23, 1e24], "law": "epoch"}
 
 def _from_published(name: str) -> tuple[dict, str]:
     entry = knowledge.published_law(name)
-    if entry["form"] != "chinchilla":
-        raise InputError("law", f"law must be a joint (N, D) law such as {list(JOINT_LAWS)}; {name!r} is a {entry['form']} law")
+    if entry["form"] not in ("chinchilla", "data_constrained"):
+        raise InputError("law", f"law must be a joint (N, D) law such as {list(JOINT_LAWS)} or a data-constrained one "
+                                f"{list(DATA_CONSTRAINED_LAWS)}; {name!r} is a {entry['form']} law")
     return entry["params"], entry["source"]
 
 
-def _from_file(path: Path, inp: Input) -> tuple[dict, str, np.ndarray | None, float | None]:
+def _read_law_file(given: str) -> str:
+    """The law file's text, read under the server's file-access rule."""
+    try:
+        return file_access.read_text(given, "law")
+    except InputError as exc:
+        if "not a readable file" not in str(exc):
+            raise
+        raise InputError("law", f"law must be one of {list(JOINT_LAWS)} or a path to a fit JSON or runs CSV; "
+                                f"got {given!r}") from None
+
+
+def _from_file(path: Path, inp: Input) -> tuple[dict, str, np.ndarray | None, float | None, bool]:
+    text = _read_law_file(inp.law)
     if path.suffix.lower() == ".json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:  # its message gives a position, never the text
             raise InputError("law", f"law file {str(path)!r} is not valid JSON: {exc}") from None
-        return _from_fit_json(data, path)
-    table = read_csv_text(path.read_text(encoding="utf-8"), get_form("chinchilla"), "law")
+        return (*_from_fit_json(data, path), False)
+    table = read_csv_text(text, get_form("chinchilla"), "law", quote=file_access.quote_content())
     res = fit("chinchilla", table.X, table.y, weights=table.weights)
-    reps = None
+    reps, truncated = None, False
     if inp.bootstrap:
-        reps = bootstrap(res, table.X, table.y, weights=table.weights, n_boot=inp.bootstrap, seed=inp.seed).values
+        limits.check("the fit of the law file")
+        boot = bootstrap(res, table.X, table.y, weights=table.weights, n_boot=inp.bootstrap, seed=inp.seed,
+                         time_limit_s=max(limits.remaining(inp.time_limit_s) - 0.1, 0.01))
+        reps, truncated = boot.values, boot.truncated
     max_c = float(np.max(6 * table.X[:, 0] * table.X[:, 1]))
-    return res.params, f"joint law fitted to {path} ({res.n_runs} runs, summed Huber-log)", reps, max_c
+    return res.params, f"joint law fitted to {path} ({res.n_runs} runs, summed Huber-log)", reps, max_c, truncated
 
 
 def _from_fit_json(data: dict, path: Path) -> tuple[dict, str, np.ndarray | None, float | None]:
@@ -108,20 +149,25 @@ def _from_fit_json(data: dict, path: Path) -> tuple[dict, str, np.ndarray | None
     if not isinstance(data, dict):
         raise InputError("law", f"law file {str(path)!r} must hold a JSON object (fit_scaling_law's output)")
     form = data.get("form", "chinchilla")
-    if form != "chinchilla":
-        raise InputError("law", f"law file {str(path)!r} holds a {form!r} fit; the compute-optimal allocation here is the "
-                                "joint law's (form chinchilla): refit with --form chinchilla, or compare the forms' "
-                                "predictions with fit --predict")
+    if form not in ("chinchilla", "data_constrained"):
+        shown = repr(form) if file_access.quote_content() or form in forms.form_names() else "another"
+        raise InputError("law", f"law file {str(path)!r} holds {shown} fit; the compute-optimal allocation here is the "
+                                "joint law's (form chinchilla) or the data-constrained law's (form data_constrained): "
+                                "refit with --form chinchilla, or compare the forms' predictions with fit --predict")
+    order = DATA_ORDER if form == "data_constrained" else allocation.JOINT_ORDER
     params = data.get("params", data)
     try:
-        params = JointParams(**{k: params.get(k) for k in allocation.JOINT_ORDER}).model_dump()
-    except (ValidationError, AttributeError) as exc:
-        raise InputError("law", f"law file {str(path)!r} lacks valid joint-law params {list(allocation.JOINT_ORDER)}: "
+        extra = {k: float(params[k]) for k in order[5:]}
+        params = {**JointParams(**{k: params.get(k) for k in allocation.JOINT_ORDER}).model_dump(), **extra}
+    except (ValidationError, AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise InputError("law", f"law file {str(path)!r} lacks valid {form} params {list(order)}: "
                                 f"{str(exc).splitlines()[0]}") from None
+    if not all(np.isfinite(v) and v > 0 for v in extra.values()):
+        raise InputError("law", f"law file {str(path)!r} needs R_D > 0 and R_N > 0; got {extra}")
     reps = (data.get("bootstrap") or {}).get("replicates")
     reps = np.asarray(reps, float) if reps else None
-    if reps is not None and (reps.ndim != 2 or reps.shape[1] != 5 or not np.all(np.isfinite(reps))):
-        raise InputError("law", f"law file {str(path)!r} has bootstrap replicates of the wrong shape; expected rows of {list(allocation.JOINT_ORDER)}")
+    if reps is not None and (reps.ndim != 2 or reps.shape[1] != len(order) or not np.all(np.isfinite(reps))):
+        raise InputError("law", f"law file {str(path)!r} has bootstrap replicates of the wrong shape; expected rows of {list(order)}")
     try:  # the largest run's compute, for the extrapolation distance
         max_c = max(6.0 * float(r["at"]["N"]) * float(r["at"]["D"]) for r in data.get("runs_used") or [])
     except (KeyError, TypeError, ValueError):
@@ -134,7 +180,7 @@ def run(inp: Input) -> Output:
     compute = np.array(inp.compute, float)
     if np.any(~np.isfinite(compute)) or np.any(compute <= 0):
         raise InputError("compute", f"compute must be positive FLOPs; got {inp.compute}")
-    max_c = None
+    max_c, truncated = None, False
     warnings: list[dict] = []
     if inp.params is not None:
         params, source, reps, name = inp.params.model_dump(), "parameters given in the call", None, "custom"
@@ -142,14 +188,8 @@ def run(inp: Input) -> Output:
         params, source = _from_published(inp.law)
         reps, name = None, inp.law
     else:
-        path = Path(inp.law).expanduser()
-        try:
-            readable = path.is_file()
-        except (OSError, ValueError):  # e.g. a name too long for the file system
-            readable = False
-        if not readable:
-            raise InputError("law", f"law must be one of {list(JOINT_LAWS)} or a path to a fit JSON or runs CSV; got {inp.law!r}")
-        params, source, reps, max_c = _from_file(path, inp)
+        path = Path(inp.law)
+        params, source, reps, max_c, truncated = _from_file(path, inp)
         name = str(path)
     if inp.law == "hoffmann" and inp.params is None:
         warnings.append({"code": "published_fit_disputed", "severity": "info",
@@ -161,7 +201,7 @@ def run(inp: Input) -> Output:
         raise InputError("params", f"the allocation overflows for these law parameters {params} at compute {inp.compute}: "
                                    "N_opt = G (C/6)^(beta/(alpha+beta)) needs exponents and amplitudes of ordinary size")
     tail = (1 - inp.level) / 2
-    boot = allocation.compute_optimal(reps, compute[:, None]) if reps is not None else None
+    boot = allocation.compute_optimal(reps[:, :5], compute[:, None]) if reps is not None else None
     rows = []
     for i, c in enumerate(compute):
         intervals = None
@@ -175,9 +215,30 @@ def run(inp: Input) -> Output:
             warnings.append({"code": "extrapolation_far", "severity": "warning",
                              "message": f"C = {c:.3g} lies {ext:.1f} decades beyond the largest fitted run; validate with a held-out larger run"})
     notes = ["C = 6ND training FLOPs; N counted as in the law's source"]
+    if "R_D" in params and inp.unique_tokens is None:
+        notes.append("a data-constrained law without unique_tokens: the rows are its base law's compute-optimal allocation "
+                     "(every token fresh); pass unique_tokens for the data-constrained optimum")
+    _variants(inp, params, reps, compute, rows, warnings, notes, fitted=name not in DATA_CONSTRAINED_LAWS)
     if reps is None:
         notes.append("no intervals: published laws come without their bootstrap replicates (Epoch reports the allocation "
                      "exponent a = 0.513, SE 0.020); fit your runs with bootstrap for intervals")
     exps = {k: float(v) for k, v in allocation.allocation_exponents(params).items()}
-    return Output(law=name, source=source, params={k: float(v) for k, v in params.items()}, allocation_exponents=exps,
+    params = {k: params[k] for k in (DATA_ORDER if "R_D" in params else allocation.JOINT_ORDER)}
+    return Output(truncated=truncated, law=name, source=source, params={k: float(v) for k, v in params.items()}, allocation_exponents=exps,
                   allocations=rows, warnings=warnings, notes=notes)
+
+
+def _variants(inp: Input, params: dict, reps, compute, rows: list[Allocation], warnings: list[dict], notes: list[str],
+              fitted: bool) -> None:
+    """Attach the inference-aware or data-constrained optimum to each row (in place)."""
+    if inp.inference_tokens is not None:
+        for row, extra in zip(rows, inference_rows(params, reps, compute, inp.inference_tokens, inp.level)):
+            row.inference_aware = extra
+        notes.append("inference-aware (Sardana et al. 2024): lifetime FLOPs 6 N D + 2 N T at the loss of each budget's "
+                     "compute-optimal model; the rows' N_opt and D_opt stay the compute-optimal ones for comparison")
+    if inp.unique_tokens is not None:
+        dc, rule, how = data_constrained_params(params, fitted, warnings)
+        for row, extra in zip(rows, data_constrained_rows(dc, rule, reps, compute, inp.unique_tokens, inp.level, warnings)):
+            row.data_constrained = extra
+        notes.append(f"data-constrained (Muennighoff et al. 2023) from {how}; the rows' N_opt and D_opt stay the "
+                     "compute-optimal ones of the base law (every token fresh) for comparison")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["JOINT_ORDER", "compute_optimal", "joint_loss", "resource_effect", "allocation_exponents"]
+__all__ = ["JOINT_ORDER", "compute_optimal", "joint_loss", "resource_effect", "allocation_exponents", "unpack_joint"]
 
 JOINT_ORDER = ("E", "A", "B", "alpha", "beta")
 
 
-def _unpack(params) -> tuple[np.ndarray, ...]:
+def unpack_joint(params) -> tuple[np.ndarray, ...]:
     if isinstance(params, dict):
         missing = [k for k in JOINT_ORDER if k not in params]
         if missing:
@@ -27,19 +27,19 @@ def _unpack(params) -> tuple[np.ndarray, ...]:
 
 
 def joint_loss(params, N, D):
-    E, A, B, alpha, beta = _unpack(params)
+    E, A, B, alpha, beta = unpack_joint(params)
     return E + A * np.asarray(N, float) ** -alpha + B * np.asarray(D, float) ** -beta
 
 
 def allocation_exponents(params) -> dict[str, np.ndarray]:
     """a = beta/(alpha+beta) (N_opt ~ C^a) and b = alpha/(alpha+beta) (D_opt ~ C^b)."""
-    _, _, _, alpha, beta = _unpack(params)
+    _, _, _, alpha, beta = unpack_joint(params)
     return {"a": beta / (alpha + beta), "b": alpha / (alpha + beta)}
 
 
 def compute_optimal(params, compute) -> dict[str, np.ndarray]:
     """N_opt, D_opt, tokens per parameter and loss at the optimum for compute C (FLOPs)."""
-    E, A, B, alpha, beta = _unpack(params)
+    E, A, B, alpha, beta = unpack_joint(params)
     C = np.asarray(compute, float)
     if np.any(~np.isfinite(C)) or np.any(C <= 0):
         raise ValueError(f"compute must be > 0 FLOPs; got {compute!r}")
@@ -63,7 +63,7 @@ def resource_effect(params, N, D, resource: str = "D", factor: float = 2.0) -> d
         raise ValueError(f"resource must be 'N' or 'D'; got {resource!r}")
     if not factor > 0:
         raise ValueError(f"factor must be > 0; got {factor!r}")
-    E = _unpack(params)[0]
+    E = unpack_joint(params)[0]
     before = joint_loss(params, N, D)
     after = joint_loss(params, N * factor, D) if resource == "N" else joint_loss(params, N, D * factor)
     return {"loss_before": before, "loss_after": after,
