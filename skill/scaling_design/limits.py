@@ -96,8 +96,9 @@ def product_capped(sizes: Iterable[int], cap: int) -> int:
     return total
 
 
-def check_cap(field: str, count: int, cap: int, what: str, fix: str) -> None:
+def check_cap(field: str, count: int, cap: int, what: str, fix: str, cap_name: str = "") -> None:
     """Refuse a request over a cap before anything is built, naming the cap and the field to change."""
     if count > cap:
         shown = f"more than {cap:,}" if count == cap + 1 else f"{count:,}"
-        raise InputError(field, f"{what} would be {shown}, over the cap of {cap:,}; {fix}")
+        named = f" ({cap_name})" if cap_name else ""
+        raise InputError(field, f"{what} would be {shown}, over the cap of {cap:,}{named}; {fix}")

@@ -9,7 +9,8 @@ import numpy as np
 
 from ... import knowledge
 from ...errors import InputError
-from .classical import _classical, _coded_to_value
+from ...limits import check, check_cap, product_capped
+from .classical import MAX_LHS_PAIRWISE, PAIRWISE_CRITERIA, _classical, _coded_to_value
 from .grids import _costs, _expand, _factor, _scaling
 from .models import (
     CLASSICAL, CostSummary, Input, IsoflopBudget, LAW_PARAMS, MAX_RUNS, NamedValue, Output, StepWarning)
@@ -29,36 +30,52 @@ def to_csv(rows: list[dict], columns: list[str]) -> str:
     return buf.getvalue()
 
 
-def _estimate_runs(inp: Input) -> int | None:
-    """Rows before building, to refuse tables beyond the cap at once (None when unknown until built)."""
+def _base_runs(inp: Input) -> tuple[int | None, str]:
+    """Design points before replicates, in exact integers capped just past MAX_RUNS (None when only
+    the built design knows), and the field that sets them."""
     sizes = [len(f.levels) for f in inp.factors]
+    k = len(sizes)
     if inp.design == "full_factorial":
-        base = int(np.prod(sizes)) if sizes else 0
-    elif inp.design == "n_by_d_grid":
+        return (product_capped(sizes, MAX_RUNS) if sizes else 0), "factors"
+    if inp.design == "n_by_d_grid":
         n = len(_factor(inp, "N").levels) if _factor(inp, "N") else 0
         d = len(_factor(inp, "D").levels) if _factor(inp, "D") else len(inp.tokens_per_param)
-        base = n * d
-    elif inp.design == "inference_grid":
-        base = int(np.prod([len(f.levels) for f in inp.factors if f.name in ("batch_size", "seq_len", "N")] or [0]))
-    elif inp.design == "isoflop":
-        base = len(inp.compute_budgets) * (len(inp.tokens_per_param) or inp.models_per_budget or 7)
-    else:
-        return None
-    return base * inp.replicates
+        return n * d, "factors"
+    if inp.design == "inference_grid":
+        axes = [len(f.levels) for f in inp.factors if f.name in ("batch_size", "seq_len", "N")]
+        return (product_capped(axes, MAX_RUNS) if axes else 0), "factors"
+    if inp.design == "isoflop":
+        return len(inp.compute_budgets) * (len(inp.tokens_per_param) or inp.models_per_budget or 7), "compute_budgets"
+    if inp.design == "central_composite":  # 2^k corners, 2k axial points, centre points in both blocks
+        return 2 ** k + 2 * k + 2 * inp.center_points, "factors"
+    if inp.design == "box_behnken":
+        return 2 * k * (k - 1) + inp.center_points, "factors"
+    if inp.design == "latin_hypercube":
+        return (inp.samples or 10 * k), "samples" if inp.samples else "factors"
+    return None, "factors"
+
+
+def _check_estimate(inp: Input) -> None:
+    base, field = _base_runs(inp)
+    if base is None:
+        return
+    what = f"the {inp.design} design's points"
+    check_cap(field, base, MAX_RUNS, what, "use fewer levels or factors", "max_runs")
+    check_cap("replicates", base * inp.replicates, MAX_RUNS, f"{base:,} points x {inp.replicates} replicates",
+              "use fewer replicates, levels or factors", "max_runs")
+    if inp.design == "latin_hypercube" and inp.lhs_criterion in PAIRWISE_CRITERIA:
+        check_cap("samples", base, MAX_LHS_PAIRWISE, f"a {inp.lhs_criterion} Latin hypercube's samples",
+                  "its criterion compares every pair of points; use fewer samples or lhs_criterion 'center'")
 
 
 def _check_cap(n: int, field: str = "replicates") -> None:
-    if n > MAX_RUNS:
-        raise InputError(field, f"the design would have {n} runs; the cap is {MAX_RUNS} runs (max_runs): use fewer "
-                                "levels, factors or replicates")
+    check_cap(field, n, MAX_RUNS, "the design's runs", "use fewer levels, factors or replicates", "max_runs")
 
 
 def run(inp: Input) -> Output:
     warnings: list[StepWarning] = []
     defaults: list[NamedValue] = []
-    estimate = _estimate_runs(inp)
-    if estimate is not None:
-        _check_cap(estimate)
+    _check_estimate(inp)
     iso: list[IsoflopBudget] = []
     peak, mfu, mfu_source = knowledge.accelerator(inp.hardware, inp.mfu)
     if mfu_source is not None:
@@ -100,8 +117,10 @@ def run(inp: Input) -> Output:
         n_center = 0
         law_model = inp.design
     _check_cap(len(points) * inp.replicates)
+    check("building the design points")
     rows = _expand(points, inp)
     rule = _costs(rows, inp, levels, peak, mfu, warnings)
+    check("costing the runs")
 
     if law_model is not None:
         terms = LAW_PARAMS.get(law_model)
@@ -113,6 +132,7 @@ def run(inp: Input) -> Output:
     if inp.design == "isoflop":  # sizes differ per budget by construction: no factorial structure to check
         props.orthogonal, props.max_abs_correlation, props.balanced = None, None, None
     _scaling_warnings(inp, rows, points, warnings)
+    check("the design's properties")
 
     lead = ["run_id", "run_order", "block", "replicate", "point", "seed"]
     factor_cols = [c for c in names if c not in lead]

@@ -9,7 +9,11 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
-from .models import FactorLevels, Input, Level, MAX_ALIAS_FACTORS, NamedValue, StepWarning, _pydoe3
+from ...limits import check_cap
+from .models import FactorLevels, Input, Level, MAX_ALIAS_FACTORS, MAX_RUNS, NamedValue, StepWarning, _pydoe3
+
+PAIRWISE_CRITERIA = ("maximin", "centermaximin", "correlation")  # pyDOE3 compares every pair of points (or columns)
+MAX_LHS_PAIRWISE = 2000  # samples for those criteria: 2,000 points are 2 million pairs per iteration
 
 
 # ---------------------------------------------------------------------------------------------
@@ -69,6 +73,9 @@ def _fractional(k: int, inp: Input, defaults: list[NamedValue]) -> np.ndarray:
         if len(gen.split()) != k:
             raise InputError("generators", f"generators must define {k} columns (one per factor); got "
                                            f"{len(gen.split())} from {inp.generators!r}")
+        n_base = len({c for token in gen.split() for c in token.lstrip("+-")})
+        check_cap("generators", 2 ** min(n_base, 62), MAX_RUNS, f"a fractional factorial on {n_base} base factors' runs",
+                  "use generators with fewer base factors", "max_runs")
         try:
             return _pydoe3().fracfact(gen)
         except ValueError as exc:
