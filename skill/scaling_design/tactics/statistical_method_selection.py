@@ -19,11 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import knowledge
 from ..errors import InputError
-from ..laws.compare import compare_arms
 from ..laws.forms import get_form
-from ..laws.results import LawInputError
 from ..sops import sample_size_estimation as sse
 from ..sops.sample_size_estimation import DefaultUsed, StepWarning
+from .arms_comparison import ArmsResult, run_arms
 
 __all__ = ["Input", "Output", "run", "DESCRIPTION", "EXAMPLE"]
 
@@ -71,7 +70,13 @@ class Input(BaseModel):
     level: float = Field(0.95, gt=0.5, lt=1, description="Confidence level of the intervals.")
     seed: int = Field(0, ge=0, description="Seed of the bootstrap, passed on in fit_config.")
     # -- compare_arms -----------------------------------------------------------------------------
-    arms_form: Literal["power", "saturating"] = Field("power", description="Law fitted to each arm: power (log-log straight line) or saturating (E + A x^-alpha).")
+    arms_form: Literal["auto", "power", "saturating"] = Field("auto", description=(
+        "Law fitted to each arm: auto (default) tests the log-log curvature and takes saturating (E + A x^-alpha) when "
+        "the curves bend, power (a log-log straight line) otherwise; a power law on saturating losses reports the "
+        "local slope, not the exponent, and can order the arms wrongly."))
+    arms_target_scale: float | None = Field(None, gt=0, le=1e30, description=(
+        "Scale (same unit as the arm scales) where the arms' predicted losses are compared, with intervals; "
+        "default the largest scale run. Set it to the scale you will train."))
     arm_a_scales: list[float] | None = Field(None, description="Arm A: scale of every run (parameters, tokens or FLOPs).")
     arm_a_losses: list[float] | None = Field(None, description="Arm A: final loss of every run, same order.")
     arm_b_scales: list[float] | None = Field(None, description="Arm B: scale of every run.")
@@ -118,27 +123,6 @@ class ModelSelection(BaseModel):
     candidates: list[str] = Field(description="Forms to compare.")
     criterion: str = Field(description="What decides.")
     secondary: str = Field(description="A secondary signal.")
-
-
-class ArmsResult(BaseModel):
-    form: str = Field(description="Law fitted to each arm.")
-    verdict: str = Field(description="exponent_differs, intercept_only or no_difference_detected at `alpha`.")
-    slope_p_value: float = Field(description="F test, separate vs shared exponents.")
-    slope_f: float = Field(description="F statistic of the slope test.")
-    slope_df: list[int] = Field(description="Degrees of freedom (numerator, denominator) of the slope test.")
-    intercept_p_value: float = Field(description="F test, shared exponent vs one common law (given a shared exponent).")
-    intercept_f: float = Field(description="F statistic of the intercept test.")
-    intercept_df: list[int] = Field(description="Degrees of freedom of the intercept test.")
-    exponent_a: float = Field(description="Arm A's exponent (separate fits).")
-    exponent_b: float = Field(description="Arm B's exponent.")
-    exponent_difference: float = Field(description="B minus A.")
-    difference_low: float = Field(description="Lower end of the interval of the difference.")
-    difference_high: float = Field(description="Upper end.")
-    level: float = Field(description="Confidence level of the interval.")
-    shared_exponent: float = Field(description="Exponent of the shared-exponent fit.")
-    intercept_effect: float = Field(description="Relative loss of B vs A at the reference scale under the shared exponent (0.05 = B 5% higher).")
-    reference_scale: float = Field(description="Geometric mean of all scales, where intercept_effect is read.")
-    n_runs: list[int] = Field(description="Runs in arm A and arm B.")
 
 
 class Output(BaseModel):
@@ -340,9 +324,15 @@ def _objective(inp: Input, path: list[str], defaults: list[DefaultUsed]) -> tupl
 def _scaling(inp: Input) -> Output:
     path, warnings, defaults = [], [], []
     cfg = knowledge.load("statistics")["scaling_fit"]
+    arms = None
     if inp.task == "compare_arms":
-        form, candidates = inp.arms_form, [inp.arms_form]
-        path.append(f"two arms, form {form}: fit separate exponents, a shared exponent, and one common law")
+        arms = run_arms(inp, warnings)
+        form = arms.form if arms else ("saturating" if inp.arms_form == "auto" else inp.arms_form)
+        candidates = [form]
+        if arms and arms.form_choice == "curvature":
+            path.append(f"two arms, form auto: the log-log curvature test (p = {arms.curvature_p_value:.2g}) chose {form}")
+        path.append(f"two arms, form {form}: fit separate exponents, a shared exponent, and one common law; "
+                    "compare the predicted losses at the target scale")
     else:
         form, candidates = _choose_form(inp, path, warnings)
         form = _fit_runs_check(inp, form, path, warnings)
@@ -371,9 +361,9 @@ def _scaling(inp: Input) -> Output:
         secondary="AIC/BIC on the full fit (in-sample; a tie-breaker, not the judge)")
     primary = Method(id="fit_" + form, name=f"{get_form(form).equation} fitted with {objective}", call="fit_scaling_law",
                      reason="; ".join(p for p in path), source=cfg["source"])
-    arms = _arms(inp, warnings) if inp.task == "compare_arms" else None
     if inp.task == "compare_arms":
-        primary = Method(id="arms_nested_f", name="nested fits: separate vs shared exponent (slope), shared vs common (intercept)",
+        primary = Method(id="arms_nested_f", name=("nested fits: separate vs shared exponent (slope), shared vs common "
+                                                   "(intercept), guarded by separate vs common (omnibus)"),
                          call="laws.compare.compare_arms", reason=("ANCOVA with an arm x log-scale interaction for the power law; "
                                                                    "the same nested F tests for the saturating law"),
                          source="Fisher 1932 (analysis of covariance); Bates & Watts 1988 (nested nonlinear least squares)")
@@ -390,29 +380,6 @@ def _scaling_assumptions(inp: Input, form: str) -> list[str]:
     if inp.task == "compare_arms":
         out.append("log-loss noise is roughly normal with the same variance in both arms (pooled in the F test)")
     return out
-
-
-def _arms(inp: Input, warnings: list[StepWarning]) -> ArmsResult | None:
-    if inp.arm_a_scales is None:
-        warnings.append(StepWarning(code="no_arm_data", severity="info",
-                                    message="no arm data given: this is the configuration; pass arm_a_/arm_b_ scales and losses to run the test"))
-        return None
-    try:
-        res = compare_arms(inp.arms_form, inp.arm_a_scales, inp.arm_a_losses, inp.arm_b_scales, inp.arm_b_losses,
-                           alpha=inp.alpha, level=inp.level)
-    except LawInputError as exc:
-        raise InputError(exc.field, str(exc)) from None
-    name = get_form(inp.arms_form).exponents[0]
-    iv = res.difference_intervals[name]
-    return ArmsResult(form=res.form, verdict=res.verdict,
-                      slope_p_value=res.slope_test.p_value, slope_f=res.slope_test.statistic,
-                      slope_df=[res.slope_test.df_num, res.slope_test.df_denom],
-                      intercept_p_value=res.intercept_test.p_value, intercept_f=res.intercept_test.statistic,
-                      intercept_df=[res.intercept_test.df_num, res.intercept_test.df_denom],
-                      exponent_a=res.exponents_a[name], exponent_b=res.exponents_b[name],
-                      exponent_difference=res.differences[name], difference_low=iv.low, difference_high=iv.high,
-                      level=iv.level, shared_exponent=res.shared_exponents[name], intercept_effect=res.intercept_effect,
-                      reference_scale=res.reference_scale[0], n_runs=list(res.n_runs))
 
 
 def run(inp: Input) -> Output:
@@ -454,7 +421,9 @@ Which statistical method to use, with the reason for each choice.
   is accepted as is by fit_scaling_law.
 - task=compare_arms: for two arms (e.g. architectures) tests whether the exponent differs or only
   the intercept (shared vs separate exponents), with p-values and the exponent difference with an
-  interval when arm_a_/arm_b_ data are given.
+  interval when arm_a_/arm_b_ data are given; arms_form auto (default) checks the log-log curvature
+  and fits the saturating law when the curves bend; the arms are also compared by predicted loss at
+  arms_target_scale (default the largest run), with intervals.
 Next: fit_scaling_law with fit_config, or sample_size_estimation to size the runs.
 """
 
