@@ -184,3 +184,18 @@ def test_cli_allocate_writes_the_figure(tmp_path, capsys):
     assert main(["allocate", "--compute", "1e23", "--law", "sardana", "--inference-tokens", "2e12",
                  "--plots", str(folder)]) == 0
     assert (folder / "allocation.png").stat().st_size > 10_000
+
+
+def test_a_law_with_bootstrap_replicates_gives_intervals_around_both_variants(tmp_path):
+    rng = np.random.default_rng(0)
+    base = np.array([HOFFMANN[k] for k in allocation.JOINT_ORDER])
+    reps = base * np.exp(rng.normal(0, [0.005, 0.02, 0.02, 0.01, 0.01], (200, 5)))
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps({"form": "chinchilla", "params": HOFFMANN, "bootstrap": {"replicates": reps.tolist()}}))
+    inf = tool.run(tool.Input(compute=[1e23], law=str(path), inference_tokens=2e13)).allocations[0].inference_aware
+    assert inf.intervals["N_opt"].low < inf.N_opt < inf.intervals["N_opt"].high
+    dc_reps = np.column_stack([reps, np.full(200, MUENNIGHOFF["R_D"]), np.full(200, MUENNIGHOFF["R_N"])])
+    path.write_text(json.dumps({"form": "data_constrained", "params": {**HOFFMANN, "R_D": MUENNIGHOFF["R_D"],
+                                "R_N": MUENNIGHOFF["R_N"]}, "bootstrap": {"replicates": dc_reps.tolist()}}))
+    dc = tool.run(tool.Input(compute=[1e23], law=str(path), unique_tokens=1e11)).allocations[0].data_constrained
+    assert dc.intervals["N_opt"].low < dc.N_opt < dc.intervals["N_opt"].high

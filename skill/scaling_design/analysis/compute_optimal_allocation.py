@@ -39,9 +39,11 @@ class Input(BaseModel):
     compute: list[Annotated[float, Field(gt=0, le=MAX_COMPUTE)]] = Field(min_length=1, max_length=1000, description=(
         f"Training compute budgets in FLOPs (C = 6ND), each > 0 and at most {MAX_COMPUTE:g}, e.g. [1e24]."))
     law: str = Field("epoch", description=(
-        "Which joint law: a published one (epoch = Besiroglu et al. 2024 refit, the default; hoffmann = the "
-        "Chinchilla paper's approach 3; epoch_hoffmann_procedure), a path to fit_scaling_law's JSON output "
-        "(its params are used), or a path to a CSV of runs (N, D or C, loss), fitted here with the joint law."))
+        "Which law: a published joint one (epoch = Besiroglu et al. 2024 refit, the default; hoffmann = the "
+        "Chinchilla paper's approach 3; epoch_hoffmann_procedure; sardana = Hoffmann's with the unrounded exponents "
+        "Sardana et al. 2024 use), the data-constrained muennighoff (Muennighoff et al. 2023), a path to "
+        "fit_scaling_law's JSON output of form chinchilla or data_constrained (its params and bootstrap replicates "
+        "are used), or a path to a CSV of runs (N, D or C, loss), fitted here with the joint law."))
     params: JointParams | None = Field(None, description="Explicit joint-law parameters; override `law` when given.")
     bootstrap: int = Field(0, ge=0, le=MAX_BOOTSTRAP, description="With a CSV law: bootstrap replicates for intervals on N_opt and D_opt.")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="Bootstrap seed (0 to 2^32 - 1).")
@@ -100,6 +102,13 @@ with your own fitted law (pass `params`, the fit's JSON output path, or the runs
 bootstrap for intervals). Default law: Epoch's refit of Chinchilla (about 20 tokens per
 parameter); `hoffmann` gives the paper's own fit for comparison. Closed form: N_opt =
 G (C/6)^(beta/(alpha+beta)), G = (alpha A / (beta B))^(1/(alpha+beta)).
+- inference_tokens T (Sardana et al. 2024): each row also gets `inference_aware`, the N and D
+  that reach the same loss with the fewest lifetime FLOPs 6ND + 2NT (a smaller model trained
+  on more tokens: tokens per parameter, the FLOPs saved); T = 0 is the compute-optimal model.
+- unique_tokens U (Muennighoff et al. 2023): each row also gets `data_constrained`, the
+  optimum when tokens beyond U are repeats (epochs, the worth of a repeated token, the loss
+  the Chinchilla allocation would get with repeats counted); law='muennighoff' or a
+  data_constrained fit; a joint law borrows Muennighoff's decay constants (warned).
 """
 
 EXAMPLE = {"compute": [1e21, 1e23, 1e24], "law": "epoch"}

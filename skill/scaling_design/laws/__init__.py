@@ -4,7 +4,8 @@ forms          law forms with parameter names, bounds and analytic Jacobians
 objectives     Huber-log (summed), least squares on log loss, least squares on loss
 fit            the global fitter (variable projection starts + trust-region polish)
 bootstrap      cluster bootstrap over scales then seeds, percentile intervals
-allocation     compute-optimal frontier for C = 6ND and resource-multiplier effects
+allocation     compute-optimal frontier for C = 6ND, resource-multiplier effects, the
+               inference-aware optimum (Sardana 2024) and the data-constrained one (Muennighoff 2023)
 simulate       noise models and Monte Carlo refits with the real fitter
 optimal_design information matrices and cost-weighted V-optimal run selection
 precision      closed forms for log-log slopes; compare: two-arm slope-vs-intercept tests
