@@ -11,7 +11,8 @@ from .checks import (
     _check_budget, _check_factors, _check_final_levels, _check_gate_runs, _check_levels, _check_replicates,
     _check_step_findings, _replicate_counts, _scale_points, _verdict)
 from .inputs import _dump, _range
-from .memory import with_memory
+from .latency import with_latency
+from .memory import served_shape, with_memory
 from .models import Check, Output, Summary
 from .run_table import (SETTING_COLUMNS, VALIDATION_AXIS, VALIDATION_SHARE, FinalTable, build_table,
                         validation_runs)
@@ -35,17 +36,30 @@ def held_out_point(scaling_type: str, ls_out) -> float | None:
 
 
 def final_table(scaling_type: str, validation: list[dict[str, Any]], dm_out, bc_out, seed: int,
-                hardware: str = "H100") -> tuple[FinalTable, str | None]:
+                hardware: str = "H100") -> tuple[FinalTable, dict[str, str] | None]:
     chosen = bc_out.runs if bc_out is not None else dm_out.runs
     how = None
     if scaling_type == "inference":
-        chosen, how = with_memory(chosen, float(chosen[0]["N"]), hardware)
+        n_params = float(chosen[0]["N"])
+        chosen, how = with_memory(chosen, n_params, hardware)
+        chosen, timing = with_latency(chosen, served_shape(n_params), hardware, dm_out.cost.peak_flops,
+                                      dm_out.cost.mfu)
+        how = {"memory": how, "time": timing}
     return build_table(scaling_type, chosen, validation, seed, dm_out.result_columns), how
 
 
-def _check_memory(table: FinalTable, how: str | None) -> Check | None:
+def _check_benchmark_time(table: FinalTable, how: dict[str, str] | None) -> Check | None:
     if how is None:
         return None
+    hours = sum(float(r["gpu_hours"]) for r in table.runs)
+    return Check(name="benchmark_time", passed=True, severity="minor",
+                 detail=f"{len(table.runs)} benchmarks take about {hours:.3g} GPU-hours: {how['time']}")
+
+
+def _check_memory(table: FinalTable, how: dict[str, str] | None) -> Check | None:
+    if how is None:
+        return None
+    how = how["memory"]
     over = {(r["batch_size"], r["seq_len"]): r["memory_gb"] for r in table.runs if not r["memory_ok"]}
     cells = len({(r["batch_size"], r["seq_len"]) for r in table.runs})
     if not over:
@@ -82,14 +96,25 @@ def _check_validation(scaling_type: str, table: FinalTable, ls_out, fi_out, targ
                  f"the target {target:.3g}: move the held-out point toward the target")
 
 
+# the throughput/latency model a grid of benchmarks is fitted with (Pope et al. 2023, section 2)
+INFERENCE_MODEL = ("roofline latency model (Pope et al. 2023, section 2): TTFT = a x batch x prompt tokens "
+                   "(compute-bound prefill); time per output token = max(t_w + k x batch x tokens held, "
+                   "c x batch) (weights and KV-cache reads, or compute); throughput = batch x output tokens / "
+                   "(TTFT + output tokens x time per output token)")
+
+
 def _fitting_model(scaling_type: str, table: FinalTable, replicates: int, seed: int) -> dict[str, Any]:
     """statistical_method_selection's answer for this plan (the skill's tactic, called as the skill lists it)."""
     if scaling_type == "inference":
         cells = len({tuple(r[c] for c in SETTING_COLUMNS["inference"]) for r in table.runs})
         out = sms.run(sms.Input(task="compare_conditions", n_groups=max(cells, 2), runs_per_group=replicates,
                                 n_comparisons=max(cells - 1, 1)))
-        return {"form": "per-cell median and p50/p99 of each metric (no training law)",
-                "objective": out.primary.name, "procedure": out.primary.reason}
+        return {"form": INFERENCE_MODEL,
+                "objective": "per cell: the median of its replicates with a bootstrap percentile interval (the "
+                             "replicate spread); the model's coefficients by least squares on the log of the cell "
+                             "medians, checked against the expected_* columns of the run table",
+                "procedure": f"{out.primary.name} across cells ({out.primary.reason}); p50/p99 latency within each "
+                             "replicate"}
     points = len({tuple(r[c] for c in ("N", "D")) for r in table.runs if r["role"] == "fit"})
     try:
         out = sms.run(sms.Input(task="fit_scaling_law", n_runs=table.n_fit, n_scales=points, replicates=replicates,
@@ -127,7 +152,7 @@ def _record(scaling_type: str, table: FinalTable, fi_out, ms_out, target: float 
 
 def assemble(inp, fi_out, ls_out, ms_out, dm_out, ss_out, bc_out, gate, replicates, target_met, defaults,
              table: FinalTable, target: float | None, fixed: dict[str, float],
-             memory_how: str | None = None) -> Output:
+             memory_how: dict[str, str] | None = None) -> Output:
     scaling_type = fi_out.scaling_type
     fit = table.model_copy(update={"runs": [r for r in table.runs if r["role"] == "fit"]})
     hours = [float(r["gpu_hours"]) for r in table.runs if r.get("gpu_hours") is not None]
@@ -146,9 +171,9 @@ def assemble(inp, fi_out, ls_out, ms_out, dm_out, ss_out, bc_out, gate, replicat
         _check_gate_runs(len(fit.runs), gate),
         *_check_step_findings(steps),
     ]
-    memory = _check_memory(table, memory_how)
-    if memory is not None:
-        checks.append(memory)
+    for extra in (_check_memory(table, memory_how), _check_benchmark_time(table, memory_how)):
+        if extra is not None:
+            checks.append(extra)
     validation = _check_validation(scaling_type, table, ls_out, fi_out, target, dm_out.cost.peak_flops,
                                    dm_out.cost.mfu, fixed)
     if validation is not None:

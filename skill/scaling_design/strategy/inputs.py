@@ -204,8 +204,10 @@ def _sample_size_input(inp: Input, scaling_type: str, dm_out: dmc.Output, ls_out
         return sse.Input(design_type="fit_precision", form="chinchilla", prior_law="epoch",
                          design_points=[list(p) for p in points], quantity="n_opt", target_compute=target,
                          max_replicates=max(3, gate_reps), **common)
-    # inference: how small a difference between two settings the gate's repeats can detect (solve for effect)
-    return sse.Input(design_type="two_sample", runs_per_group=max(gate_reps, 2), power=0.8)
+    # inference: the precision of each cell's median that the gate's replicates buy, from the replicate spread
+    cells = len(_distinct_points(dm_out.runs, ("batch_size", "seq_len", "N")))
+    return sse.Input(design_type="replicate_precision", runs_per_group=max(gate_reps, 2), n_cells=max(cells, 1),
+                     target_relative_error=inp.target_relative_error)
 
 
 def _distinct_points(runs: list[dict[str, Any]], columns: tuple[str, ...]) -> list[tuple[float, ...]]:

@@ -113,7 +113,8 @@ def build_table(scaling_type: str, fit_rows: list[dict[str, Any]], validation: l
         for r in runs:
             r["x"] = r[axis]
     factor_cols = [c for c in setting if any(c in r for r in runs)]
-    rest = [c for c in ("x", "C", "tokens_per_param", "flops", "gpu_hours", "memory_gb", "memory_ok")
+    rest = [c for c in ("x", "C", "tokens_per_param", "flops", "gpu_hours", "memory_gb", "memory_ok", "expected_ttft_s",
+                      "expected_tpot_s", "expected_throughput")
             if c not in factor_cols and any(c in r for r in runs)]
     others = sorted({k for r in runs for k in r} - set(LEAD_COLUMNS) - set(factor_cols) - set(rest))
     columns = list(LEAD_COLUMNS) + factor_cols + rest + others

@@ -21,12 +21,13 @@ from ..design_matrix_construction import NamedValue as DefaultUsed
 from ..design_matrix_construction import StepWarning
 from .classical import _classical
 from .fit_precision import _fit_precision, _undecided
+from .replicates import _replicate_precision
 from .models import (
     CLASSICAL, MAX_POINTS, MAX_REPLICATES, MAX_SIMS_PER_STEP, MAX_TIME_S, CurvePoint, DesignType, FitPrecision,
-    Input, Output, SampleSizeResult, SensitivityRow)
+    Input, Output, PrecisionSensitivityRow, SampleSizeResult, SensitivityRow)
 
 __all__ = ["Input", "Output", "run", "DESCRIPTION", "EXAMPLE", "DefaultUsed", "StepWarning", "CurvePoint",
-           "DesignType", "FitPrecision", "SampleSizeResult", "SensitivityRow", "MAX_POINTS", "MAX_REPLICATES",
+           "DesignType", "FitPrecision", "SampleSizeResult", "SensitivityRow", "PrecisionSensitivityRow", "MAX_POINTS", "MAX_REPLICATES",
            "MAX_SIMS_PER_STEP", "MAX_TIME_S", "CLASSICAL"]
 _TESTED = (_undecided,)  # checked one by one in the tests
 
@@ -34,6 +35,8 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
     """Runs needed for a classical comparison, or for a precise enough scaling-law fit."""
     if inp.design_type in CLASSICAL:
         return _classical(inp)
+    if inp.design_type == "replicate_precision":
+        return _replicate_precision(inp)
     return _fit_precision(inp, progress=progress)
 
 
@@ -48,6 +51,11 @@ How many runs and replicates a study needs. Two modes (design_type):
   returns the curve of the 90th-percentile relative error of a parameter, N_opt at a target compute,
   or the loss at a target scale against runs, plus the first design meeting target_relative_error.
   For a pure power law the closed form SE = sigma / sqrt(Sxx) is shown beside it.
+- replicate_precision: replicates per cell of a benchmark grid (inference) from the replicate spread:
+  the t interval of each cell's median (or mean) over r replicates at run-to-run cv; give
+  runs_per_group to get the precision it buys, or leave it empty for the replicates that meet
+  target_relative_error; n_cells gives the total.
+Both precision modes return precision_sensitivity: the answer at 0.5-2 times the assumed noise.
 Next: budget_constrained_design to fit the runs to a budget; statistical_method_selection for the analysis.
 """
 

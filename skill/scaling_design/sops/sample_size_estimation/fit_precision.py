@@ -16,8 +16,8 @@ from ...laws.results import LawInputError
 from ..design_matrix_construction import NamedValue as DefaultUsed, StepWarning
 from .classical import _margin, _stats, _with_margin
 from .models import (
-    MAX_SCALE, MIN_SCALE, CurvePoint, FitPrecision, Input, MAX_SIMS_PER_STEP, Output, REFINE_BATCHES,
-    SampleSizeResult)
+    MAX_REPLICATES, MAX_SCALE, MIN_SCALE, NOISE_MULTIPLIERS, CurvePoint, FitPrecision, Input, MAX_SIMS_PER_STEP,
+    Output, PrecisionSensitivityRow, REFINE_BATCHES, SampleSizeResult)
 
 
 # -- fit precision ---------------------------------------------------------------------------------
@@ -306,12 +306,39 @@ def _fit_output(inp, form, prior, prior_source, label, truth, base, curve, neede
                   "objective": inp.objective, "delta": inp.delta}
     return Output(design_type="fit_precision", solved_for=inp.scan, missing=[inp.scan], parameters=parameters,
                   result=result, sensitivity=[], fit_precision=precision_out,
+                  precision_sensitivity=_noise_sensitivity(inp, curve, pick, noise.sigma, margin),
                   assumptions=[f"the truth is the prior law ({prior_source})",
                                f"run-to-run noise is {noise.kind} with sigma {noise.sigma:g}",
                                f"the study fits with {inp.objective} (delta {inp.delta:g}), the same fitter as simulated",
                                "runs are independent; a failed refit counts as a miss"],
                   recommendations=_fit_recommendations(inp, needed, curve, margin),
                   defaults_used=defaults, warnings=warnings)
+
+
+def _noise_sensitivity(inp, curve, pick, sigma: float, margin: float) -> list[PrecisionSensitivityRow]:
+    """Replicates needed and error bought at 0.5-2 x the assumed noise, scaled from the Monte Carlo curve.
+
+    The error is taken as proportional to the noise sigma (and, beyond the curve, to 1 / sqrt(replicates)):
+    exact for least squares on a straight line in log space, a small-noise approximation for nonlinear
+    laws; a bias does not scale so. At 1 x the answer is the curve's own."""
+    if pick is None or pick.error_percentile <= 0:
+        return []
+    rows = []
+    for m in NOISE_MULTIPLIERS:
+        hit = next((c for c in curve if m * c.error_percentile <= inp.target_relative_error), None)
+        if hit is not None:
+            reps, runs, how = hit.replicates, _with_margin(hit.runs, margin), "the curve's point, error x noise multiplier"
+        else:  # beyond the curve: more replicates of the last design, error / sqrt(replicates)
+            need = math.ceil(pick.replicates * (m * pick.error_percentile / inp.target_relative_error) ** 2 - 1e-9)
+            ok = need <= MAX_REPLICATES
+            reps, runs = (need, _with_margin(need * pick.points, margin)) if ok else (None, None)
+            how = f"extrapolated from {pick.replicates} replicate(s) as error / sqrt(replicates)"
+        err = m * pick.error_percentile
+        rows.append(PrecisionSensitivityRow(
+            noise_multiplier=m, noise=m * sigma, replicates=reps, runs=runs, error_at_chosen=err,
+            meets_target_at_chosen=bool(err <= inp.target_relative_error),
+            method=f"{how} (error proportional to noise: a small-noise approximation, bias not scaled)"))
+    return rows
 
 
 def _fit_recommendations(inp, needed, curve, margin) -> list[str]:

@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ..design_matrix_construction import NamedValue as DefaultUsed, StepWarning
 
 
-DesignType = Literal["two_sample", "paired", "one_sample", "anova", "regression", "fit_precision"]
+DesignType = Literal["two_sample", "paired", "one_sample", "anova", "regression", "fit_precision",
+                     "replicate_precision"]
 CLASSICAL = ("two_sample", "paired", "one_sample", "anova", "regression")
 MAX_REPLICATES = 20
 MAX_POINTS = 24
@@ -19,6 +20,7 @@ MIN_EFFECT, MAX_EFFECT = 1e-3, 100.0  # standardised effects the power solvers a
 MAX_TIME_S = 600.0
 REFINE_BATCHES = 8          # a step whose percentile cannot be told from the target runs up to 8 x n_sims
 EFFECT_MULTIPLIERS = (0.75, 1.0, 1.25)
+NOISE_MULTIPLIERS = (0.5, 1.0, 1.5, 2.0)  # sensitivity of the precision modes to the assumed noise
 
 
 class Input(BaseModel):
@@ -30,7 +32,8 @@ class Input(BaseModel):
         "two_sample", description=(
             "two_sample (independent groups, Welch/Student t), paired (same seeds or eval items under two "
             "conditions), one_sample (against a reference value), anova (k independent groups), regression "
-            "(F test of n_predictors coefficients), or fit_precision (Monte Carlo precision of a scaling-law fit)."))
+            "(F test of n_predictors coefficients), fit_precision (Monte Carlo precision of a scaling-law fit), or "
+            "replicate_precision (replicates per cell of a benchmark grid from the replicate spread, cv)."))
     # -- classical power analysis: give all but one of effect, runs, power ------------------------
     effect_size: float | None = Field(
         None, ge=MIN_EFFECT, le=MAX_EFFECT, description=(
@@ -52,6 +55,14 @@ class Input(BaseModel):
     k_groups: int = Field(3, ge=2, le=1000, description="Number of groups for anova.")
     n_predictors: int = Field(1, ge=1, le=1000, description="Coefficients tested jointly, for regression.")
     allocation_ratio: float = Field(1.0, gt=0, le=100, description="two_sample: runs in group 2 / runs in group 1.")
+    # -- replicate precision (benchmark grids) ------------------------------------------------------
+    cv: float | None = Field(
+        None, gt=0, le=2, allow_inf_nan=False, description=(
+            "replicate_precision: run-to-run coefficient of variation of a cell's metric (sd / mean of its "
+            "replicates, e.g. 0.05); default 0.05, a rule of thumb to replace with a pilot cell's spread."))
+    n_cells: int = Field(1, ge=1, le=100000, description="replicate_precision: cells of the grid (total runs = cells x replicates).")
+    statistic: Literal["median", "mean"] = Field(
+        "median", description="replicate_precision: the per-cell summary (median: sd sqrt(pi/2) times the mean's).")
     failed_run_margin: float | None = Field(
         None, ge=0, le=0.5, description="Extra share of runs planned for failures (divergence, preemption); default 0.15 (10-20% is usual).")
     # -- fit precision ------------------------------------------------------------------------
@@ -81,7 +92,7 @@ class Input(BaseModel):
     target_compute: float = Field(1e24, gt=0, le=1e30, description="Training FLOPs for quantity=n_opt (and for the default target_point of joint forms).")
     target_point: list[float] | None = Field(
         None, description="Inputs of the target run for quantity=loss_at_target. Default: joint forms the compute-optimal (N, D) at target_compute, else 10 x scale_max.")
-    target_relative_error: float = Field(0.05, gt=0, lt=10, description="Acceptable relative error of the quantity (0.05 = 5%).")
+    target_relative_error: float = Field(0.05, gt=0, lt=10, description="Acceptable relative error of the quantity (0.05 = 5%); replicate_precision: of each cell's interval half-width.")
     percentile: float = Field(0.9, gt=0, lt=1, description="Which percentile of |relative error| must be below the target (0.9 = 90th).")
     noise_kind: Literal["log-constant", "absolute", "loss-dependent"] = Field(
         "log-constant", description="Noise model: relative (log-constant), absolute in nats, or growing with loss.")
@@ -133,6 +144,16 @@ class SensitivityRow(BaseModel):
     total_runs: int = Field(description="Runs in all with the failed-run margin.")
 
 
+class PrecisionSensitivityRow(BaseModel):
+    noise_multiplier: float = Field(description="Assumed noise (fit_precision: noise sigma; replicate_precision: cv) times this.")
+    noise: float = Field(description="The noise scale of this row.")
+    replicates: int | None = Field(description="Replicates per point (cell) that meet the target at this noise; null beyond max_replicates.")
+    runs: int | None = Field(description="Runs in all at those replicates, with the failed-run margin; null when none meets it.")
+    error_at_chosen: float = Field(description="The precision at the chosen replicates and this noise (error percentile, or relative half-width).")
+    meets_target_at_chosen: bool = Field(description="error_at_chosen <= target_relative_error.")
+    method: str = Field(description="How the row is computed (closed form, or scaled from the Monte Carlo curve).")
+
+
 class CurvePoint(BaseModel):
     replicates: int = Field(description="Replicates of every design point.")
     points: int = Field(description="Distinct scale points (rows of the design before replication).")
@@ -171,6 +192,9 @@ class Output(BaseModel):
     parameters: dict[str, Any] = Field(description="Every input value the calculation used (after defaults).")
     result: SampleSizeResult = Field(description="The answer.")
     sensitivity: list[SensitivityRow] = Field(description="Runs needed for nearby effect sizes and power 0.8 / 0.9 (classical designs).")
+    precision_sensitivity: list[PrecisionSensitivityRow] = Field(
+        [], description="fit_precision and replicate_precision: replicates needed and precision bought when the noise "
+                        "is 0.5, 1, 1.5 or 2 times the one assumed.")
     fit_precision: FitPrecision | None = Field(description="The Monte Carlo precision curve (fit_precision only).")
     assumptions: list[str] = Field(description="What the numbers assume.")
     recommendations: list[str] = Field(description="What to do with them; what to call next.")
