@@ -199,3 +199,23 @@ def test_a_law_with_bootstrap_replicates_gives_intervals_around_both_variants(tm
                                 "R_N": MUENNIGHOFF["R_N"]}, "bootstrap": {"replicates": dc_reps.tolist()}}))
     dc = tool.run(tool.Input(compute=[1e23], law=str(path), unique_tokens=1e11)).allocations[0].data_constrained
     assert dc.intervals["N_opt"].low < dc.N_opt < dc.intervals["N_opt"].high
+
+
+def test_a_data_constrained_law_fitted_to_runs_recovers_the_true_optimum(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    lines = ["N,D,U,loss"]
+    for N in np.geomspace(1e8, 3e9, 5):
+        for tpp in (5, 20, 80):
+            for epochs in (1, 4, 16):
+                D = N * tpp
+                loss = float(allocation.data_constrained_loss(MUENNIGHOFF, N, D, D / epochs, 20.0)) * np.exp(rng.normal(0, 0.003))
+                lines.append(f"{N},{D},{D / epochs},{loss}")
+    runs = tmp_path / "runs.csv"
+    runs.write_text("\n".join(lines) + "\n")
+    assert main(["fit", str(runs), "--form", "data_constrained"]) == 0
+    fit_json = tmp_path / "fit.json"
+    fit_json.write_text(capsys.readouterr().out)
+    got = tool.run(tool.Input(compute=[1e22], law=str(fit_json), unique_tokens=1e10)).allocations[0].data_constrained
+    truth = allocation.data_constrained_optimal(MUENNIGHOFF, 1e22, 1e10, 20.0)
+    assert got.N_opt == pytest.approx(float(truth["N_opt"]), rel=0.08)
+    assert got.epochs == pytest.approx(float(truth["epochs"]), rel=0.08)
