@@ -101,13 +101,15 @@ def _held_out_cost(inp: Input, out_factors: list[FactorLevels], tpp_default: flo
 
 
 def _budget_checks(cost: float | None, budget: float | None, held_cost: float | None, compatible: bool | None,
-                   checks: list[Check]) -> None:
+                   checks: list[Check], held_out: bool = True) -> None:
     held_source = knowledge.load("levels")["held_out"]["source"]
     if compatible is not None:
         _check(checks, "budget", None, "pass" if compatible else "fail",
                f"plan costs {cost:.3g} FLOPs against a budget of {budget:.3g} ({cost / budget:.1%})"
                + ("" if compatible else ": fewer levels, a lower maximum, or budget_constrained_design to choose "
                                         "runs"), "C = 6 N D (Kaplan et al. 2020)")
+    if not held_out:  # a general study extrapolates nothing
+        return
     if held_cost is None:
         _check(checks, "held_out_point", None, "warn",
                "held-out point suggested per factor, but its cost is unknown (give fixed_tokens, fixed_parameters or "

@@ -10,7 +10,10 @@ from ..factor_identification import MAX_BUDGET_GPU_HOURS, DefaultUsed, Finding, 
 
 
 Spacing = Literal["geometric", "linear", "log_uniform", "custom"]
+FactorType = Literal["continuous", "ordinal", "categorical"]
+StudyKind = Literal["scaling", "general"]
 MAX_LEVELS = 20
+MAX_FACTORS_SCALING, MAX_FACTORS_GENERAL = 4, 8
 _VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2}
 
 
@@ -43,6 +46,13 @@ class FactorRange(BaseModel):
     custom_levels: list[float] | None = Field(
         None, min_length=2, max_length=MAX_LEVELS,
         description="Explicit levels (> 0, distinct) for spacing 'custom'; minimum/maximum are then optional.")
+    factor_type: FactorType = Field(
+        "continuous", description="continuous (a range to space), ordinal (ordered labels, e.g. small < medium < "
+                                  "large) or categorical (unordered labels, e.g. optimizer adamw / lion); "
+                                  "ordinal and categorical factors take `labels`, not a range.")
+    labels: list[str] | None = Field(
+        None, min_length=2, max_length=MAX_LEVELS,
+        description="The levels of an ordinal (in order) or categorical factor, 2-20 distinct labels.")
 
     @field_validator("minimum", "maximum")
     @classmethod
@@ -60,8 +70,28 @@ class FactorRange(BaseModel):
             raise ValueError(f"`custom_levels` must be distinct; got {value}")
         return sorted(value)
 
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len({v.strip() for v in value}) != len(value):
+            raise ValueError(f"`labels` must be distinct; got {value}")
+        if value is not None and any(not v.strip() or len(v) > 80 for v in value):
+            raise ValueError(f"`labels` must be non-empty strings of at most 80 characters; got {value}")
+        return value
+
     @model_validator(mode="after")
     def _range(self) -> "FactorRange":
+        if self.factor_type != "continuous":
+            if self.labels is None:
+                raise ValueError(f"`labels` must be given for the {self.factor_type} factor {self.name!r} (its "
+                                 "levels, 2-20 distinct strings)")
+            if self.custom_levels is not None or self.minimum is not None or self.maximum is not None:
+                raise ValueError(f"the {self.factor_type} factor {self.name!r} takes `labels` only; got a range or "
+                                 "custom_levels as well")
+            return self
+        if self.labels is not None:
+            raise ValueError(f"`labels` are for ordinal or categorical factors; factor {self.name!r} has factor_type "
+                             "'continuous': set factor_type or give minimum/maximum")
         if self.spacing == "custom" and self.custom_levels is None:
             raise ValueError(f"`custom_levels` must be given when spacing is 'custom' (factor {self.name!r})")
         if self.custom_levels is not None:
@@ -78,11 +108,19 @@ class FactorRange(BaseModel):
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    scaling_type: str = Field(description="One of data, model, compute_optimal, inference, custom; sets the default "
-                                          "number of levels (Budget Gate) and the checks.")
+    scaling_type: str | None = Field(None, description="One of data, model, compute_optimal, inference, custom; sets "
+                                                       "the default number of levels (Budget Gate) and the checks. "
+                                                       "Required for study_kind scaling; general studies are custom.")
+    study_kind: StudyKind = Field(
+        "scaling", description="scaling (default): scale points for a law, checked for decades and points; general: "
+                               "an ablation, hyperparameter or architecture comparison (continuous, ordinal or "
+                               "categorical factors, 2 levels each for screening, 3 by default otherwise).")
+    screening: bool = Field(False, description="general studies: the design screens factors for an effect, so each "
+                                               "continuous factor gets 2 levels (low and high; the screening rule).")
     factors: list[FactorRange] = Field(
-        min_length=1, max_length=4,
-        description="Factors to level, each {name, minimum, maximum, unit, num_levels?, spacing?, custom_levels?}; "
+        min_length=1, max_length=MAX_FACTORS_GENERAL,
+        description="Factors to level (at most 4 in a scaling study, 8 in a general one), each {name, minimum, "
+                    "maximum, unit, num_levels?, spacing?, custom_levels?} or {name, factor_type, labels}; "
                     "the independent_variables of factor_identification fit as they are (see input_from_factors).")
     num_levels: int | None = Field(None, ge=2, le=MAX_LEVELS,
                                    description="Levels per factor. Absent: 6 (the skill's preferred count) clipped to "
@@ -148,6 +186,17 @@ class Input(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Input":
+        if self.scaling_type is None:
+            if self.study_kind == "scaling":
+                raise ValueError("`scaling_type` must be given for a scaling study (data, model, compute_optimal, "
+                                 "inference or custom); for an ablation or comparison set study_kind 'general'")
+            self.scaling_type = "custom"
+        if self.study_kind == "scaling" and len(self.factors) > MAX_FACTORS_SCALING:
+            raise ValueError(f"`factors` must hold at most {MAX_FACTORS_SCALING} axes in a scaling study; got "
+                             f"{len(self.factors)} (up to {MAX_FACTORS_GENERAL} with study_kind 'general')")
+        if self.screening and self.study_kind != "general":
+            raise ValueError("`screening` is for study_kind 'general'; a scaling study needs 4 or more points per "
+                             "axis")
         if self.aspect_ratio_min and self.aspect_ratio_max and self.aspect_ratio_min >= self.aspect_ratio_max:
             raise ValueError(f"`aspect_ratio_min` must be < `aspect_ratio_max`; got {self.aspect_ratio_min:g} >= "
                              f"{self.aspect_ratio_max:g}")
@@ -186,20 +235,24 @@ class ModelShape(BaseModel):
 
 class FactorLevels(BaseModel):
     name: str = Field(description="Factor name.")
-    kind: str = Field(description="parameters, tokens, compute, batch_size, integer or continuous.")
+    kind: str = Field(description="parameters, tokens, compute, batch_size, integer, continuous, ordinal or "
+                                  "categorical.")
+    factor_type: FactorType = Field("continuous", description="continuous, ordinal or categorical.")
     unit: str = Field(description="Unit.")
     num_levels: int = Field(description="Number of levels.")
-    levels: list[float] = Field(description="Feasible levels, ascending (realised parameter counts, whole-step token "
-                                            "counts, powers of two...). Use these in the design.")
-    target_levels: list[float] = Field(description="Ideal levels before making them feasible.")
-    spacing: str = Field(description="Spacing used.")
+    levels: list[float | str] = Field(
+        description="Feasible levels, ascending (realised parameter counts, whole-step token counts, powers of "
+                    "two...); the labels, in order, for ordinal and categorical factors. Use these in the design.")
+    target_levels: list[float | str] = Field(description="Ideal levels before making them feasible (labels as given).")
+    spacing: str = Field(description="Spacing used ('labels' for ordinal and categorical factors).")
     ratio: float | None = Field(description="Ratio between consecutive target levels (geometric spacing).")
-    decades_covered: float = Field(description="log10(max level / min level).")
+    decades_covered: float | None = Field(description="log10(max level / min level); None for labels.")
     justification: str = Field(description="Why these levels.")
     source: str = Field(description="Where the rules come from.")
     shapes: list[ModelShape] = Field(description="Transformer shape per level (parameters factors only).")
     steps: list[int] = Field(description="Optimizer steps per level (tokens factors only).")
-    held_out_level: float = Field(description="A larger point to run and hold out to validate the extrapolation.")
+    held_out_level: float | None = Field(description="A larger point to run and hold out to validate the extrapolation; "
+                                                     "None for labels and general studies (nothing is extrapolated).")
     held_out_shape: ModelShape | None = Field(description="Shape of the held-out point (parameters factors only).")
     notes: list[str] = Field(default_factory=list, description="Per-factor notes: rounding to feasible values, the "
                                                                "two-levels-for-screening rule.")

@@ -13,6 +13,7 @@ from ...laws.cost import flops_from_gpu_hours, gpu_hours
 from ..factor_identification import DefaultUsed, Finding, resolve_axis
 from .checks import _budget_checks, _held_out_cost, _range_checks, _shape_checks, _tpp_check
 from .models import Check, FactorLevels, FactorRange, Input, Output, _VERDICT_RANK
+from .labels import general_checks, general_num_levels, label_factor, screening_notes
 from .shapes import _ShapeRules, _held_out, _spaced, search_shape
 
 
@@ -86,7 +87,8 @@ def _runs_n_d(inp: Input, levels: dict[str, list[float]], tpp_default: float) ->
 def _budget(inp: Input, defaults: list[DefaultUsed]) -> tuple[float | None, float | None, float]:
     """(budget FLOPs, peak FLOP/s, mfu)."""
     peak, mfu, mfu_source = knowledge.accelerator(inp.hardware, inp.mfu)
-    if mfu_source is not None:
+    priced = inp.study_kind == "scaling" or inp.budget_flops is not None or inp.budget_gpu_hours is not None
+    if mfu_source is not None and priced:
         defaults.append(DefaultUsed(name="mfu", value=mfu, source=mfu_source))
     budget = inp.budget_flops
     if budget is None and inp.budget_gpu_hours is not None:
@@ -108,14 +110,20 @@ def _default_num_levels(scaling_type: str, table: dict) -> tuple[int, str]:
 def _resolve_defaults(inp: Input, table: dict, shape_defaults: dict, defaults: list[DefaultUsed],
                       kinds: list[str]) -> tuple[int, int]:
     """Record the defaults that apply; return (num_levels, replicates)."""
-    k, k_source = (inp.num_levels, "") if inp.num_levels is not None else _default_num_levels(inp.scaling_type, table)
+    if inp.num_levels is not None:
+        k, k_source = inp.num_levels, ""
+    elif inp.study_kind == "general":
+        k, k_source = general_num_levels(inp)
+    else:
+        k, k_source = _default_num_levels(inp.scaling_type, table)
     if inp.num_levels is None:
         defaults.append(DefaultUsed(name="num_levels", value=k, source=k_source))
     if inp.replicates is not None:
         reps = inp.replicates
     elif inp.scaling_type == "custom":
         reps = 1
-        defaults.append(DefaultUsed(name="replicates", value=reps, source="no Budget Gate row for custom studies"))
+        defaults.append(DefaultUsed(name="replicates", value=reps, source=(
+            "no Budget Gate row for custom or general studies: sample_size_estimation gives the replicates")))
     else:
         gate = knowledge.budget_gate(inp.scaling_type)
         r = gate["replicates"]
@@ -142,6 +150,8 @@ def _resolve_defaults(inp: Input, table: dict, shape_defaults: dict, defaults: l
 
 def _level_factor(f: FactorRange, inp: Input, k_default: int, kind: str, rules: _ShapeRules, tokens_per_step: int,
                   table: dict) -> FactorLevels:
+    if f.factor_type != "continuous":
+        return label_factor(f, inp)
     spacing = f.spacing or ("custom" if f.custom_levels is not None else inp.spacing)
     if f.custom_levels is not None and spacing != "custom":
         spacing = "custom"
@@ -153,8 +163,8 @@ def _level_factor(f: FactorRange, inp: Input, k_default: int, kind: str, rules: 
     ratio = float((targets[-1] / targets[0]) ** (1.0 / (k - 1))) if spacing == "geometric" else None
     levels, shapes, steps = _feasible(kind, targets, rules, tokens_per_step)
     held = _held_out(targets, spacing)
-    held_shape = search_shape(rules, held) if kind == "parameters" else None
-    if kind == "parameters":
+    held_shape = search_shape(rules, held) if kind == "parameters" and inp.study_kind == "scaling" else None
+    if held_shape is not None:
         held = float(held_shape.counted_params)
     elif kind == "tokens":
         held = float(max(1, round(held / tokens_per_step)) * tokens_per_step)
@@ -163,19 +173,20 @@ def _level_factor(f: FactorRange, inp: Input, k_default: int, kind: str, rules: 
     elif kind == "integer":
         held = float(round(held))
     decades = math.log10(max(levels) / min(levels))
+    if inp.study_kind == "general":
+        held = None  # nothing is extrapolated in a comparison
     return FactorLevels(
         name=f.name, kind=kind, unit=f.unit, num_levels=k, levels=levels, target_levels=[float(t) for t in targets],
         spacing=spacing, ratio=ratio, decades_covered=decades,
-        justification=_justification(kind, spacing, k, ratio, decades),
+        justification=(f"{k} {spacing.replace('_', '-')} levels from {levels[0]:.4g} to {levels[-1]:.4g}, one "
+                       "condition each" if inp.study_kind == "general" else
+                       _justification(kind, spacing, k, ratio, decades)),
         source=_factor_source(kind, spacing, table, rules.gated), shapes=shapes, steps=steps, held_out_level=held,
-        held_out_shape=held_shape, notes=_factor_notes(k, targets, levels))
+        held_out_shape=held_shape, notes=_factor_notes(k, targets, levels, inp))
 
 
-def _factor_notes(k: int, targets: np.ndarray, levels: list[float]) -> list[str]:
-    notes = []
-    if k == 2:
-        notes.append("2 levels: enough to screen for an effect (the rule for screening designs), not to fit a "
-                     "curve; a scaling law needs 4 or more")
+def _factor_notes(k: int, targets: np.ndarray, levels: list[float], inp: Input) -> list[str]:
+    notes = screening_notes(k, "continuous", inp.screening)
     moved = max((abs(lv / t - 1.0) for lv, t in zip(levels, targets) if t), default=0.0)
     if moved > 1e-9:
         notes.append(f"levels moved by up to {100 * moved:.1f}% from the ideal targets to be feasible")
@@ -225,9 +236,9 @@ def run(inp: Input) -> Output:
     defaults: list[DefaultUsed] = []
     warnings: list[Finding] = []
     checks: list[Check] = []
-    kinds = [_factor_kind(f.name, axes) for f in inp.factors]
+    kinds = [_factor_kind(f.name, axes) if f.factor_type == "continuous" else f.factor_type for f in inp.factors]
     for f, kind in zip(inp.factors, kinds):
-        if resolve_axis(f.name, axes) is None:
+        if resolve_axis(f.name, axes) is None and f.factor_type == "continuous" and inp.study_kind == "scaling":
             warnings.append(Finding(code="unknown_factor", severity="info",
                                     message=f"{f.name!r} is not a known axis: levels are spaced without rounding. "
                                             f"Known axes: {sorted(axes)}."))
@@ -238,7 +249,11 @@ def run(inp: Input) -> Output:
     out_factors = [_level_factor(f, inp, k_default, kind, rules, tokens_per_step, table)
                    for f, kind in zip(inp.factors, kinds)]
     for fl in out_factors:
-        _range_checks(fl, table, checks)
+        if inp.study_kind == "general":
+            general_checks(fl, inp, checks)
+            continue
+        if fl.factor_type == "continuous":
+            _range_checks(fl, table, checks)
         if fl.kind == "parameters":
             _shape_checks(fl, rules, table, checks)
 
@@ -263,15 +278,23 @@ def run(inp: Input) -> Output:
     hours = None if cost is None else float(gpu_hours(cost, peak, mfu))
     held_cost = _held_out_cost(inp, out_factors, tpp_default)
     compatible = None if cost is None or budget is None else cost <= budget
-    _budget_checks(cost, budget, held_cost, compatible, checks)
+    _budget_checks(cost, budget, held_cost, compatible, checks, held_out=inp.study_kind == "scaling")
     verdict = max((c.verdict for c in checks), key=_VERDICT_RANK.__getitem__, default="pass")
     return Output(
         scaling_type=inp.scaling_type, factors=out_factors, total_combinations=total, replicates=reps,
         total_runs=total * reps, tokens_per_parameter_range=tpp, estimated_cost_flops=cost, estimated_gpu_hours=hours,
         held_out_cost_flops=held_cost, budget_flops=budget, budget_compatible=compatible, feasibility_check=checks,
         verdict=verdict, defaults_used=defaults, warnings=warnings,
-        next_step="Call metric_specification, then design_matrix_construction with these levels (use `levels`, not "
-                  "`target_levels`); run the held-out point separately and keep it out of the fit.")
+        next_step=_next_step(inp))
+
+
+def _next_step(inp: Input) -> str:
+    if inp.study_kind == "general":
+        return ("Call metric_specification and sample_size_estimation with study_kind 'general', then "
+                "design_matrix_construction with a classical design (full_factorial; fractional_factorial or "
+                "plackett_burman to screen) over these levels, labels included.")
+    return ("Call metric_specification, then design_matrix_construction with these levels (use `levels`, not "
+            "`target_levels`); run the held-out point separately and keep it out of the fit.")
 
 
 def input_from_factors(fi_output: Any, **overrides: Any) -> Input:
