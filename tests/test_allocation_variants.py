@@ -219,3 +219,8 @@ def test_a_data_constrained_law_fitted_to_runs_recovers_the_true_optimum(tmp_pat
     truth = allocation.data_constrained_optimal(MUENNIGHOFF, 1e22, 1e10, 20.0)
     assert got.N_opt == pytest.approx(float(truth["N_opt"]), rel=0.08)
     assert got.epochs == pytest.approx(float(truth["epochs"]), rel=0.08)
+
+
+def test_too_few_unique_tokens_for_the_compute_is_said_to_leave_no_optimum():
+    out = tool.run(tool.Input(compute=[1e23], law="muennighoff", unique_tokens=1e6))
+    assert "optimum_not_defined" in {w["code"] for w in out.warnings}

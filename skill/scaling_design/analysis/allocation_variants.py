@@ -125,12 +125,14 @@ def data_constrained_rows(params: dict, rule: float | None, reps: np.ndarray | N
     vec = np.array([params[k] for k in DATA_ORDER], float)
     with np.errstate(all="ignore"):
         res = allocation.data_constrained_optimal(vec, compute, unique, rule)
+    edge = res.pop("at_search_edge")
     if not all(np.all(np.isfinite(v)) for v in res.values()):
         raise InputError("params", f"the data-constrained optimum is not finite for these law parameters {params}")
     boot = None
     if reps is not None and reps.shape[1] == 7:
         with np.errstate(all="ignore"):
             boot = allocation.data_constrained_optimal(reps, compute[:, None], unique, rule)
+        boot = {k: np.where(boot["at_search_edge"], np.nan, v) for k, v in boot.items() if k != "at_search_edge"}
     rows = []
     for i, c in enumerate(compute):
         r = {k: float(v[i]) for k, v in res.items()}
@@ -138,7 +140,12 @@ def data_constrained_rows(params: dict, rule: float | None, reps: np.ndarray | N
         rows.append(DataConstrained(unique_tokens=float(unique), epochs_chinchilla=epochs_c, R_D=float(params["R_D"]),
                                     R_N=float(params["R_N"]), u_n_tokens_per_param=rule,
                                     intervals=_bands(boot, i, ("N_opt", "D_opt", "epochs", "loss"), level), **r))
-        if r["epochs"] > FOUR_EPOCHS:
+        if edge[i]:
+            warnings.append({"code": "optimum_not_defined", "severity": "warning", "message": (
+                f"C = {c:.3g}: with {unique:.3g} unique tokens both the repeated data and the excess parameters are "
+                f"saturated ({r['epochs']:.3g} epochs at the search edge): the loss is flat in N, so no size is "
+                "optimal; this compute cannot be used well with so little data")})
+        elif r["epochs"] > FOUR_EPOCHS:
             warnings.append({"code": "many_epochs", "severity": "info", "message": (
                 f"C = {c:.3g}: the optimum repeats the unique tokens {r['epochs']:.1f} times; beyond about 4 epochs "
                 "repeated tokens lose value fast (Muennighoff et al. 2023), so more unique data would pay: each trained "

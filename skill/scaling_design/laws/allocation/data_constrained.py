@@ -74,7 +74,9 @@ def data_constrained_optimal(params, compute, unique_tokens, tokens_per_param_fo
     Returns N_opt, D_opt, epochs (D / U), tokens_per_param, loss, effective_data_fraction
     (D' / D: what a repeated token is worth on average), and the Chinchilla allocation of the
     base law with its loss under the same data limit (N_chinchilla, D_chinchilla,
-    loss_chinchilla_constrained) and without it (loss_unconstrained)."""
+    loss_chinchilla_constrained) and without it (loss_unconstrained). at_search_edge marks a
+    minimum on the edge of the searched range (N_chinchilla / 1e3 to x 1e3): with so few unique
+    tokens that both effective terms saturate, the loss is flat in N and the optimum is not defined."""
     E, A, B, alpha, beta, r_d, r_n = unpack_data_constrained(params)
     C, U = np.asarray(compute, float), np.asarray(unique_tokens, float)
     if np.any(~np.isfinite(C)) or np.any(C <= 0):
@@ -112,6 +114,7 @@ def data_constrained_optimal(params, compute, unique_tokens, tokens_per_param_fo
             b_new = lo + ratio * (hi - lo)
             fa, fb = np.where(left, loss_at(a_new), fb), np.where(left, fa, loss_at(b_new))
             a, b = np.where(left, a_new, b), np.where(left, a, b_new)
+    edge = (best == 0) | (best == _GRID - 1)
     log_n = 0.5 * (lo + hi)[..., 0]
     N = np.exp(log_n)
     D = x / N
@@ -125,4 +128,4 @@ def data_constrained_optimal(params, compute, unique_tokens, tokens_per_param_fo
             "N_chinchilla": n_c, "D_chinchilla": d_c,
             "loss_chinchilla_constrained": data_constrained_loss(params_flat, n_c, d_c, np.broadcast_to(U, shape),
                                                                  tokens_per_param_for_U_N),
-            "loss_unconstrained": joint_loss(base, n_c, d_c) * np.ones(shape)}
+            "loss_unconstrained": joint_loss(base, n_c, d_c) * np.ones(shape), "at_search_edge": edge}
