@@ -14,7 +14,7 @@ from .classical import MAX_LHS_PAIRWISE, PAIRWISE_CRITERIA, _classical, _coded_t
 from .grids import _costs, _expand, _factor, _scaling
 from .models import (
     CLASSICAL, CostSummary, Input, IsoflopBudget, LAW_PARAMS, MAX_RUNS, NamedValue, Output, StepWarning)
-from .properties import _properties
+from .properties import _properties, row_types
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,6 +119,10 @@ def run(inp: Input) -> Output:
     _check_cap(len(points) * inp.replicates)
     check("building the design points")
     rows = _expand(points, inp)
+    types = row_types(inp, info, len(points), info.get("added_center", 0))
+    if types is not None:
+        for r in rows:
+            r["row_type"] = types[r["point"] - 1]
     rule = _costs(rows, inp, levels, peak, mfu, warnings)
     check("costing the runs")
 
@@ -134,7 +138,7 @@ def run(inp: Input) -> Output:
     _scaling_warnings(inp, rows, points, warnings)
     check("the design's properties")
 
-    lead = ["run_id", "run_order", "block", "replicate", "point", "seed"]
+    lead = ["run_id", "run_order", "block", "replicate", "point", "seed"] + (["row_type"] if types else [])
     factor_cols = [c for c in names if c not in lead]
     extra = [c for c in ("N", "D", "C", "tokens_per_param", "flops", "gpu_hours") if c not in factor_cols
              and any(c in r for r in rows)]

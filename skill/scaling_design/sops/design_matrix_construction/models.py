@@ -105,6 +105,9 @@ def _one_factor(name: Any, spec: Any) -> dict[str, Any]:
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    study_kind: Literal["scaling", "general"] = Field(
+        "scaling", description="scaling (default): any design; general: an ablation, hyperparameter or architecture "
+                               "comparison, built with a classical design (no scaling grid).")
     design: Literal[DESIGNS] = Field(  # type: ignore[valid-type]
         default="n_by_d_grid",
         description="Which table to build. Classical: full_factorial, fractional_factorial (two-level; "
@@ -202,6 +205,11 @@ class Input(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Input":
+        if self.study_kind == "general" and self.design not in CLASSICAL:
+            if "design" in self.model_fields_set:
+                raise ValueError(f"`design` must be a classical design when study_kind is general ({list(CLASSICAL)}); "
+                                 f"got {self.design!r} (a scaling grid is for scaling studies)")
+            self.design = "full_factorial"
         if self.replicates % self.n_blocks:
             raise ValueError(f"`n_blocks` must divide `replicates` (blocks hold whole replicates); got "
                              f"n_blocks={self.n_blocks}, replicates={self.replicates}")

@@ -8,7 +8,7 @@ import numpy as np
 
 from ... import knowledge
 from .classical import _alias_pattern, _resolution
-from .models import DesignProperties, Input, MAX_ALIAS_FACTORS, StepWarning
+from .models import CLASSICAL, DesignProperties, Input, MAX_ALIAS_FACTORS, StepWarning
 
 
 # ---------------------------------------------------------------------------------------------
@@ -59,6 +59,22 @@ def _balanced(table: np.ndarray) -> bool:
 
 
 MIN_CENTER_POINTS = 3  # Montgomery, Design and Analysis of Experiments, ch. 11: 3-5 centre points for a CCD
+
+
+def row_types(inp: Input, info: dict, n_points: int, n_added_center: int) -> list[str] | None:
+    """Type of each base point of a classical design: factorial (an orthogonal-array row for Plackett-Burman
+    and Taguchi), axial (central composite), edge (Box-Behnken), space_filling (Latin hypercube) or center;
+    None for scaling grids (no coded design)."""
+    if inp.design not in CLASSICAL:
+        return None
+    coded = info.get("continuous")
+    if inp.design in ("central_composite", "box_behnken") and coded is not None:
+        nonzero = (np.abs(np.asarray(coded, dtype=float)) > 1e-12).sum(axis=1)
+        k = np.asarray(coded).shape[1]
+        side = "axial" if inp.design == "central_composite" else "edge"
+        return ["center" if z == 0 else "factorial" if z == k else side for z in nonzero]
+    body = "space_filling" if inp.design == "latin_hypercube" else "factorial"
+    return [body] * (n_points - n_added_center) + ["center"] * n_added_center
 
 
 def _surface_properties(inp: Input, info: dict, n: int, n_center: int, warnings: list[StepWarning]) -> dict:

@@ -28,6 +28,9 @@ class Input(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    study_kind: Literal["scaling", "general"] = Field(
+        "scaling", description="scaling (default): any design_type; general: an ablation or comparison of "
+                               "conditions, answered by a classical power analysis (fit_precision is refused).")
     design_type: DesignType = Field(
         "two_sample", description=(
             "two_sample (independent groups, Welch/Student t), paired (same seeds or eval items under two "
@@ -118,6 +121,10 @@ class Input(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "Input":
+        if self.study_kind == "general" and self.design_type not in CLASSICAL:
+            raise ValueError(f"`design_type` must be one of {list(CLASSICAL)} when study_kind is general; got "
+                             f"{self.design_type!r} (fit_precision sizes a scaling-law fit, replicate_precision a "
+                             "benchmark grid)")
         if self.scale_max <= self.scale_min:
             raise ValueError(f"`scale_min` must be < `scale_max`; got {self.scale_min:g} >= {self.scale_max:g}")
         if (self.min_difference is None) != (self.sd is None):
@@ -186,6 +193,8 @@ class FitPrecision(BaseModel):
 
 
 class Output(BaseModel):
+    truncated: bool = Field(False, description="The time bound (time_limit_s) cut the Monte Carlo short: fewer "
+                                               "steps or simulations than asked; the answer is rougher.")
     design_type: str = Field(description="The analysis done.")
     solved_for: str = Field(description="The quantity solved for: runs, power, effect_size, or replicates/points for fit_precision.")
     missing: list[str] = Field(description="Inputs that were left empty and so were solved for or defaulted.")
