@@ -184,6 +184,9 @@ def test_cli_allocate_writes_the_figure(tmp_path, capsys):
     assert main(["allocate", "--compute", "1e23", "--law", "sardana", "--inference-tokens", "2e12",
                  "--plots", str(folder)]) == 0
     assert (folder / "allocation.png").stat().st_size > 10_000
+    assert main(["allocate", "--compute", "1e22", "--law", "muennighoff", "--unique-tokens", "1e10",
+                 "--plots", str(tmp_path / "dc")]) == 0
+    assert (tmp_path / "dc" / "allocation.png").stat().st_size > 10_000
 
 
 def test_a_law_with_bootstrap_replicates_gives_intervals_around_both_variants(tmp_path):
