@@ -200,7 +200,7 @@ def run(inp: Input) -> Output:
         path = Path(inp.law)
         params, source, reps, max_c, truncated = _from_file(path, inp)
         name = str(path)
-    if inp.law == "hoffmann" and inp.params is None:
+    if inp.law in ("hoffmann", "sardana") and inp.params is None:
         warnings.append({"code": "published_fit_disputed", "severity": "info",
                          "message": "Besiroglu et al. 2024 could not reproduce these parameters from Hoffmann's own data; "
                                     "their refit (law='epoch') gives ~20 tokens per parameter"})
