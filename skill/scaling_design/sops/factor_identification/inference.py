@@ -44,8 +44,8 @@ def infer_scaling_type(question: str) -> tuple[str, list[str]]:
         raise InputError("scaling_type", "scaling_type could not be inferred: the question names no resource axis "
                          "(model size, tokens, compute budget, latency...); pass scaling_type as one of "
                          f"{list(SCALING_TYPES)}; a comparison of conditions that is not a scaling study (an "
-                         "ablation, hyperparameter or architecture choice) is answered by metric_specification and "
-                         "statistical_method_selection with study_kind='general'")
+                         "ablation, hyperparameter or architecture choice) is answered by factor_identification, "
+                         "metric_specification and statistical_method_selection with study_kind='general'")
     if set(found) <= {"model", "data"} and len(held) == 1:
         winner = next(iter(held))
         return winner, found[winner]

@@ -79,6 +79,17 @@ class Input(BaseModel):
                                              "MI300X).")
     mfu: float | None = Field(None, gt=0, le=1, allow_inf_nan=False,
                               description="Model FLOPs utilisation in (0, 1]. Absent: the knowledge default (0.40).")
+    study_kind: Literal["scaling", "general"] = Field(
+        "scaling", description="scaling (default): a scaling-law study, its type given or inferred; general: an "
+                               "ablation, hyperparameter or architecture comparison of the factors named in `axes` "
+                               "(with factor_types and responses), answered without scaling rules.")
+    factor_types: dict[str, Literal["continuous", "ordinal", "categorical"]] = Field(
+        default_factory=dict, description="general studies: factor type per axis name (absent: continuous), e.g. "
+                                          "{'optimizer': 'categorical'}.")
+    responses: list[str] = Field(
+        default_factory=list, max_length=8,
+        description="general studies: the dependent variables measured (e.g. ['accuracy']). Absent: the primary "
+                    "metric, which metric_specification fixes.")
     prior_work: list[str] = Field(default_factory=list, max_length=20,
                                   description="Prior results to build on (e.g. 'Hoffmann 2022: alpha ~0.34'), each "
                                               "at most 300 characters; echoed in the output.")
@@ -98,8 +109,26 @@ class Input(BaseModel):
 
     @model_validator(mode="after")
     def _custom_needs_axes(self) -> "Input":
+        if self.study_kind == "general":
+            return self._general()
+        if self.factor_types or self.responses:
+            raise ValueError("`factor_types` and `responses` are for study_kind 'general'; a scaling study's factors "
+                             "and responses come from its scaling type")
         if self.scaling_type == "custom" and not self.axes:
             raise ValueError("`axes` must name at least one axis when scaling_type is 'custom'; got []")
+        return self
+
+
+    def _general(self) -> "Input":
+        if not self.axes:
+            raise ValueError("`axes` must name the factors compared when study_kind is 'general' (e.g. ['dropout'] "
+                             "or ['optimizer', 'learning_rate']); got []")
+        if self.scaling_type not in (None, "custom"):
+            raise ValueError(f"`scaling_type` must be empty or 'custom' when study_kind is 'general'; got "
+                             f"{self.scaling_type!r}")
+        unknown = sorted(set(self.factor_types) - set(self.axes))
+        if unknown:
+            raise ValueError(f"`factor_types` keys must be names in `axes` {self.axes}; got {unknown}")
         return self
 
 
@@ -157,7 +186,8 @@ class Convention(BaseModel):
 
 
 class Output(BaseModel):
-    scaling_type: str = Field(description="data, model, compute_optimal, inference or custom.")
+    scaling_type: str = Field(description="data, model, compute_optimal, inference or custom (general studies).")
+    study_kind: str = Field("scaling", description="scaling or general (an ablation or comparison).")
     scaling_type_inferred: bool = Field(description="True when the type was inferred from the question.")
     scaling_type_evidence: list[str] = Field(description="Words of the question that decided the inferred type "
                                                          "(empty when given).")

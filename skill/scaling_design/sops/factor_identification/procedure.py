@@ -6,6 +6,7 @@ import math
 from ... import knowledge
 from ...laws.cost import flops_from_gpu_hours
 from ..factor_roles import add_standard_controls, resolve_roles, response_traits, restate_hypothesis
+from .general import run_general
 from .inference import infer_scaling_type, resolve_axis
 from .models import Axis, Control, Convention, DefaultUsed, Finding, Input, Interaction, Output, Response
 
@@ -181,6 +182,8 @@ def run(inp: Input) -> Output:
     table = knowledge.load("factors")
     defaults: list[DefaultUsed] = []
     warnings: list[Finding] = []
+    if inp.study_kind == "general":
+        return run_general(inp, _budget(inp, defaults), defaults)
     if inp.scaling_type is None:
         stype, evidence = infer_scaling_type(inp.question)
         inferred = True
