@@ -16,13 +16,18 @@ of space-filling points. Here:
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from .fit import Refitter
+from .forms import LawForm
 from .optimal_design import WEAK_PRIOR_SD, _criterion, _gains, _rank_one, information_matrix
+from .simulate import NoiseModel
 
-__all__ = ["RobustSelection", "space_filling", "robust_select", "EXPLORE_SHARE"]
+__all__ = ["RobustSelection", "space_filling", "robust_select", "EXPLORE_SHARE", "random_within_budget",
+           "misspecified_errors"]
 
 EXPLORE_SHARE = 0.25  # of the budget spent on space-filling runs before the model-averaged criterion
 
@@ -96,3 +101,51 @@ def robust_select(models: list[tuple[np.ndarray, np.ndarray]], costs: np.ndarray
         Minvs = [_rank_one(Minv, rows[best], +1.0) for Minv, rows in zip(Minvs, rows_all)]
     crit = np.array([np.log(_criterion(Minv, G)) for Minv, G in zip(Minvs, Gs)])
     return RobustSelection(counts, float(np.sum(counts * costs)), explored, crit)
+
+
+def random_within_budget(costs: np.ndarray, budget: float, rng: np.random.Generator) -> np.ndarray:
+    """Random picks of the same cost: the candidates in a random order, each taken while it still fits."""
+    costs = np.asarray(costs, float)
+    order = rng.permutation(costs.size)
+    spent = np.cumsum(costs[order])
+    taken = spent <= budget * (1 + 1e-12)
+    if taken.all():
+        return order
+    out, total = [], 0.0  # past the first candidate that does not fit, cheaper ones may still fit
+    for i in order:
+        if total + costs[i] <= budget * (1 + 1e-12):
+            out.append(i)
+            total += costs[i]
+    return np.array(out, int)
+
+
+def misspecified_errors(fit_form: LawForm, warm: np.ndarray, truth_form: LawForm, truth: np.ndarray,
+                        X: np.ndarray, Xt: np.ndarray, noise: NoiseModel, rng: np.random.Generator,
+                        designs, n_sims: int, deadline: float, objective: str = "ls-log") -> tuple[np.ndarray, bool]:
+    """Simulate studies whose losses come from `truth_form` (not the form the design assumed),
+    fit each with `fit_form` and score the prediction at the targets Xt.
+
+    designs(k) gives the run indices of simulation k (a fixed design, or a fresh random one).
+    Returns |log L_hat - log L| averaged over the targets, per simulation (NaN where the refit
+    failed or the design cannot identify the law), and whether the deadline cut it short.
+    """
+    clean, target = truth_form.predict(truth, X), truth_form.predict(truth, Xt)
+    errors, refitters = [], {}
+    for k in range(n_sims):
+        if time.perf_counter() > deadline:
+            return np.array(errors), True
+        idx = np.asarray(designs(k), int)
+        if idx.size < fit_form.n_params:
+            errors.append(np.nan)
+            continue
+        key = idx.tobytes()
+        if key not in refitters:
+            if len(refitters) >= 8:  # random designs differ every time: keep the cache small
+                refitters.clear()
+            refitters[key] = Refitter(fit_form, X[idx], objective=objective)
+        res = refitters[key].refit(noise.sample(clean[idx], rng), [warm])
+        with np.errstate(all="ignore"):
+            pred = fit_form.predict(res.values, Xt) if np.all(np.isfinite(res.values)) else np.full(len(Xt), np.nan)
+        ok = np.all(np.isfinite(pred)) and np.all(pred > 0)
+        errors.append(float(np.mean(np.abs(np.log(pred / target)))) if ok else np.nan)
+    return np.array(errors), False

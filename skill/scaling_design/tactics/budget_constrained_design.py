@@ -18,14 +18,14 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .. import knowledge
+from .design_stress import StressCheck, regime_warnings, stress_check, stress_warnings
+from .sequential_design import MIN_RUNS_TO_REFIT, disagreement, refit_completed, selected_family
 from ..errors import InputError
-from ..laws.fit import fit as fit_law
 from ..laws import get_form
 from ..laws.allocation import compute_optimal
 from ..laws.cost import flops_from_gpu_hours, gpu_hours
 from ..laws.optimal_design import (cheapest_first, greedy_select, information_matrix, response_rows,
                                    target_gradient, target_variance, thinned_grid)
-from ..laws.results import LawInputError
 from ..laws.simulate import NoiseModel, monte_carlo
 from ..sops.design_matrix_construction import NamedValue, StepWarning, distinct_seeds, to_csv
 
@@ -34,7 +34,8 @@ __all__ = ["Input", "Output", "run", "DESCRIPTION", "EXAMPLE"]
 _CAPS = knowledge.load("designs")["caps"]
 MAX_CANDIDATES = int(_CAPS["max_candidates"])
 MAX_SIMULATIONS = int(_CAPS["max_simulations"])
-MIN_RUNS_TO_REFIT = 8       # completed runs needed before the prior is replaced by their fit
+STRESS_SHARE = 0.4          # of time_limit_s left to the stress check when it runs
+STRESS_SIMS = 20            # simulated studies per truth and design in the stress check
 FAR_EXTRAPOLATION = 1e4     # target beyond this multiple of the largest candidate N or D: warn
 MAX_REPEATS = 10            # bound of `max_repeats`
 MAX_RUN_COST = 1e35         # bound of a candidate's cost_flops: above 6 N D at the largest N and D accepted
@@ -218,6 +219,8 @@ class MonteCarloSummary(BaseModel):
 
 
 class Output(BaseModel):
+    truncated: bool = Field(False, description="The time bound (time_limit_s) cut the Monte Carlo check short: "
+                                               "fewer simulations than asked (see monte_carlo).")
     verdict: Verdict = Field(description="The Budget Gate verdict.")
     budget: BudgetSummary = Field(description="The budget in FLOPs and GPU-hours.")
     classical_choice: ClassicalChoice = Field(description="The seed's design family for the affordable runs.")
@@ -239,6 +242,10 @@ class Output(BaseModel):
     predicted_sd_per_target: dict[str, float | None] = Field(description="Predicted sd of each target component.")
     comparisons: list[DesignComparison] = Field(description="Chosen vs naive designs of the same budget.")
     monte_carlo: MonteCarloSummary | None = Field(description="The Monte Carlo check (None when switched off).")
+    stress_check: StressCheck | None = Field(None, description=(
+        "For a loss target under the joint law: the selected runs and random picks of the same cost, simulated from "
+        "laws other than the prior (joint_nbeta, Farseer) and fitted with the joint law; None when the Monte Carlo "
+        "check is off or the target is not a loss."))
     next_step: str = Field(description="What to do next.")
     defaults_used: list[NamedValue] = Field(description="Defaults chosen, with sources.")
     warnings: list[StepWarning] = Field(description="Non-fatal findings, with codes.")
@@ -490,20 +497,15 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
     done_X = np.array([[r.N, r.D] for r in inp.completed_runs], float).reshape(-1, 2)
     law = _choose_law(inp, joint, source, X, done_X)
     form, params, source = law.form, law.params, law.source
+    prior_law, refit, family = law, None, None
     if len(inp.completed_runs) >= MIN_RUNS_TO_REFIT and inp.refit_prior:
         y = np.array([r.loss for r in inp.completed_runs])
-        try:
-            res = fit_law(form, law.X(done_X), y)
-        except LawInputError as exc:
-            raise InputError("completed_runs", f"completed_runs cannot be fitted: {exc}") from None
-        exponents_ok = all(res.params[n] > 0 for n in ("alpha", "beta") if n in res.params)
-        if res.converged and all(np.isfinite(res.values)) and exponents_ok:
-            params, source = res.params, f"fit of the {len(y)} completed runs (huber-log), replacing {source}"
+        refit = refit_completed(form, law.X(done_X), y, warnings, "completed_runs")
+        if refit is not None:
+            params, source = refit.params, f"fit of the {len(y)} completed runs (huber-log), replacing {source}"
             law = _Law(form, params, source, law.axis, law.fixed)
-        else:
-            warnings.append(StepWarning(code="refit_failed", severity="warning",
-                                        message="the fit of the completed runs did not converge to a usable law; the "
-                                                "design stays at the prior"))
+            if form.name == "chinchilla" and inp.hedge:
+                family = selected_family(done_X, y, warnings)
     elif inp.completed_runs and inp.refit_prior:
         warnings.append(StepWarning(code="prior_kept", severity="info",
                                     message=f"{len(inp.completed_runs)} completed runs (< {MIN_RUNS_TO_REFIT}) are too "
@@ -517,6 +519,8 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
 
     target_info, target_fn, target_names, Xt = _target(inp, law)
     _target_warnings(Xt, X, warnings)
+    if refit is not None:
+        disagreement(prior_law.form, prior_law.params, refit, law.X(Xt), warnings)
     verdict = _gate(inp, flops, budget_cost, unit_costs, peak, mfu)
     classical = _classical(inp, budget_cost, unit_costs, flops)
 
@@ -528,7 +532,7 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
     if inp.hedge and form.name == "chinchilla" and target_info["quantity"] == "loss":
         from .hedged_selection import hedged_select
         sel = hedged_select(params, law.X(X), law.X(Xt), unit_costs, budget_cost, noise.sd_of_loss, law.X(done_X),
-                            inp.max_repeats)
+                            inp.max_repeats, extra=[family] if family else [])
     else:
         sel = greedy_select(rows, unit_costs, G, budget_cost, prior_information=done_M, max_repeats=inp.max_repeats)
     elapsed = time.perf_counter() - t0
@@ -549,12 +553,15 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
                     ("cheapest_first", cheapest_first(unit_costs, budget_cost))]
     mc_results: dict[str, Any] = {}
     mc_summary = None
+    stressed = inp.monte_carlo_sims > 0 and len(idx) > 0 and form.name == "chinchilla" and \
+        target_info["quantity"] == "loss"
+    mc_limit = inp.time_limit_s * (1 - STRESS_SHARE if stressed else 1.0)
     if inp.monte_carlo_sims > 0 and len(idx):
         start = time.perf_counter()
         truncated = False
         runnable = [(n, i) for n, i in designs if len(i) + len(done_X) >= form.n_params]
         for k, (name, design_idx) in enumerate(runnable):
-            left = inp.time_limit_s - (time.perf_counter() - start)
+            left = mc_limit - (time.perf_counter() - start)
             if left <= 0:
                 truncated = True
                 break
@@ -577,6 +584,13 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
     comparisons = [_comparison(n, i, X, flops, budget_flops, unit_costs, budget_cost, rows, G, done_M,
                                mc_results.get(n)) for n, i in designs]
     _comparison_warnings(comparisons, warnings)
+    regime_warnings(X[idx], Xt, warnings)
+    stress = None
+    if stressed:
+        stress = stress_check(params, X, Xt, unit_costs, budget_cost, designs[:1], noise,
+                              min(inp.monte_carlo_sims, STRESS_SIMS), inp.time_limit_s * STRESS_SHARE, inp.seed,
+                              done_X)
+        stress_warnings(stress, warnings)
 
     run_rows = _run_rows(X, flops, idx, inp.seed, peak, mfu)
     cols = ["run_id", "N", "D", "C", "tokens_per_param", "seed", "gpu_hours"]
@@ -593,7 +607,8 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
         results_template_csv=to_csv([dict(r, loss=None) for r in run_rows], cols + ["loss"]),
         total_cost_flops=float(flops[idx].sum()), total_gpu_hours=float(gpu_hours(flops[idx].sum(), peak, mfu)),
         predicted_sd=float(np.sqrt(total_var)) if np.isfinite(total_var) else None,
-        predicted_sd_per_target=per_target, comparisons=comparisons, monte_carlo=mc_summary,
+        predicted_sd_per_target=per_target, comparisons=comparisons, monte_carlo=mc_summary, stress_check=stress,
+        truncated=bool(mc_summary is not None and mc_summary.truncated),
         next_step=("run the chosen runs, fill `loss` in the results template and call fit_scaling_law; to add runs "
                    "later, call budget_constrained_design again with them as `completed_runs`"),
         defaults_used=defaults, warnings=warnings)

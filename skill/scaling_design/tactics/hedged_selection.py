@@ -32,9 +32,11 @@ def _families(params: dict) -> list[tuple[str, np.ndarray]]:
 
 
 def hedged_select(params: dict, X: np.ndarray, Xt: np.ndarray, costs: np.ndarray, budget: float, sd_of_loss,
-                  done_X: np.ndarray, max_repeats: int) -> SelectionResult:
+                  done_X: np.ndarray, max_repeats: int, extra: list[tuple[str, np.ndarray]] = ()) -> SelectionResult:
+    """extra: further (form name, parameters) families to design for, e.g. the family the completed
+    runs select in sequential mode."""
     models, done = [], []
-    for name, values in _families(params):
+    for name, values in _families(params) + list(extra):
         form = get_form(name)
         rows = response_rows(form, values, X, sd_of_loss)
         G = target_gradient(form, values, lambda v, f=form: np.log(f.predict(v, Xt)))
@@ -45,6 +47,7 @@ def hedged_select(params: dict, X: np.ndarray, Xt: np.ndarray, costs: np.ndarray
     sel = robust_select(models, costs, budget, features, prior_information=done, max_repeats=max_repeats)
     rows0, G0 = models[0]
     var, full = target_variance(done[0] + information_matrix(rows0, sel.counts), G0)
-    rule = (f"model-robust greedy over {len(models)} families (joint, joint_nbeta gamma {list(HEDGE_GAMMAS)}) "
+    named = "".join(f", {name} (fitted)" for name, _ in extra)
+    rule = (f"model-robust greedy over {len(models)} families (joint, joint_nbeta gamma {list(HEDGE_GAMMAS)}{named}) "
             f"after {EXPLORE_SHARE:.0%} of the budget on space-filling runs")
     return SelectionResult(sel.counts, float(np.sum(sel.counts * costs)), float(np.sum(var)), var, full, rule, 0)
