@@ -220,3 +220,10 @@ def test_the_compute_optimal_validation_run_is_in_design_csv_and_the_template(co
         assert sum(r["role"] == "validation" for r in rows.values()) == 1
     assert plan.total_runs == plan.run_table.n_fit + 1
     assert plan.estimated_total_flops == pytest.approx(sum(t["C"] for t in plan.run_table.runs))
+
+
+@pytest.mark.parametrize("fixture", ["model_plan", "compute_plan", "inference_plan"])
+def test_a_plan_report_cites_papers_or_knowledge_rows_never_internal_notes(fixture, request):
+    text = request.getfixturevalue(fixture).report_markdown
+    for marker in ("SCALING_NOTES", "(check)", "seed 000", "skill notes"):
+        assert marker not in text, marker
