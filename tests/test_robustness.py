@@ -25,12 +25,14 @@ CHEAP = {
     "budget_constrained_design": {"monte_carlo_sims": 10, "time_limit_s": 1},
     "scaling_design": {"n_sims": 20, "time_limit_s": 1},
     "fit_scaling_law": {"bootstrap": 0, "time_limit_s": 1},
+    "isoflop_analysis": {"bootstrap": 50, "joint_bootstrap": 0},
+    "downstream_prediction": {"bootstrap": 20},
 }
 HOSTILE = [None, "", "no-such-value", True, 0, -1, 1e-300, float("nan"), float("inf"), float("-inf"), 10**9,
            1e60, 1e308, -1e60, 2**63, [], {}, [float("nan")], [-1.0], [1e60], ["x"], [None], "x" * 10_000]
 # The Monte Carlo tools take about a second per accepted call: they get a seeded sample of the values per field.
 SAMPLED_PER_FIELD = {"sample_size_estimation": 4, "budget_constrained_design": 4, "scaling_design": 2,
-                     "fit_scaling_law": 6}
+                     "fit_scaling_law": 6, "isoflop_analysis": 8, "downstream_prediction": 8}
 
 
 class _Overtime(Exception):

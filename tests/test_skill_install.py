@@ -55,7 +55,7 @@ def test_skill_md_links_every_sop_and_tactic_document_and_names_match_the_files(
     text = (installed / "SKILL.md").read_text(encoding="utf-8")
     linked = set(LINK.findall(text))
     docs = procedure_docs()
-    assert len(docs) == 7
+    assert len(docs) == 9
     for doc in docs:
         assert doc.relative in linked, doc.relative
         assert doc.name in tool_names(), doc.name

@@ -7,6 +7,8 @@
     scaling-design serve [--http] [--host H] [--port P] [--allow-dir DIR ...] [--allow-remote]
     scaling-design fit FILE.csv --form chinchilla [--objective huber-log] [--delta 1e-3] [--bootstrap N]
     scaling-design allocate --compute 1e24 [--compute ...] [--law epoch|hoffmann|FILE]
+    scaling-design isoflop FILE.csv [--target-compute C] [--format text] [--plots DIR]
+    scaling-design downstream FILE.csv [--metric-column accuracy] [--predict N=..,D=..] [--plots DIR]
     scaling-design skill install [--agent claude|github | --target DIR] [--force]
 
 Bad input prints one line on stderr that names the field, and exits with 2;
@@ -243,6 +245,51 @@ def _cmd_allocate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _analysis_outputs(tool: str, result: Any, args: argparse.Namespace, plot) -> None:
+    """Print an analysis (JSON or its report section) and write its figure when --plots is given."""
+    if args.format == "text":
+        from .report import render_step
+
+        print(render_step(tool, result), end="")
+    else:
+        _print_json(result)
+    if args.plots:
+        from .outputs import render_into, write_outputs
+
+        folder = Path(args.plots)
+        figures = render_into(folder, lambda staging: plot(result, staging))
+        written = write_outputs(folder, figures, command=args.command, force=args.force,
+                                flags_hint="pass --force to replace it (the old file is kept beside as .bak)")
+        for path in written.written:
+            print(f"wrote {path}", file=sys.stderr)
+        for path in written.backups:
+            print(f"kept backup {path}", file=sys.stderr)
+
+
+def _options(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
+    return {k: getattr(args, k) for k in names if getattr(args, k) is not None}
+
+
+def _cmd_isoflop(args: argparse.Namespace) -> int:
+    from .plots_analysis import plot_isoflop
+
+    arguments = {"csv_path": args.csv, **_options(args, ("target_compute", "bootstrap", "joint_bootstrap",
+                                                          "budget_tolerance", "level", "seed"))}
+    _analysis_outputs("isoflop_analysis", get_tool("isoflop_analysis").call(arguments), args, plot_isoflop)
+    return 0
+
+
+def _cmd_downstream(args: argparse.Namespace) -> int:
+    from .plots_analysis import plot_downstream
+
+    arguments = {"csv_path": args.csv, **_options(args, ("loss_column", "metric_column", "direction", "floor",
+                                                          "bootstrap", "level", "seed"))}
+    if args.predict:
+        arguments["predict_at"] = [_point(text) for text in args.predict]
+    _analysis_outputs("downstream_prediction", get_tool("downstream_prediction").call(arguments), args, plot_downstream)
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
 
@@ -266,6 +313,14 @@ def _cmd_skill_install(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- the parser
+
+def _analysis_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--level", type=float, help="confidence level of the intervals")
+    p.add_argument("--seed", type=int, help="random seed of the bootstrap")
+    p.add_argument("--format", choices=("json", "text"), default="json", help="json (default) or a markdown report")
+    p.add_argument("--plots", metavar="DIR", help="also write the figure into DIR")
+    p.add_argument("--force", action="store_true", help="replace a figure changed since it was written (kept as .bak)")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="scaling-design", description="Design scaling-law experiments and analyse their results.")
@@ -357,6 +412,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace a figure changed since it was written (kept as .bak)")
     p.add_argument("--format", choices=("json", "text"), default="json", help="json (default) or text")
     p.set_defaults(func=_cmd_allocate)
+
+    p = sub.add_parser("isoflop", help="approach 2 on an isoFLOP grid beside the joint fit, with its bias and regret")
+    p.add_argument("csv", metavar="FILE.csv", help="runs: N, D (or C), loss, optionally budget and role")
+    p.add_argument("--target-compute", type=float, metavar="FLOPS", help="budget to compare the methods at (default 10x the largest)")
+    p.add_argument("--bootstrap", type=int, metavar="N", help="bootstrap replicates of the parabolas (default 2000)")
+    p.add_argument("--joint-bootstrap", type=int, metavar="N", help="bootstrap replicates of the joint fit (default 200)")
+    p.add_argument("--budget-tolerance", type=float, metavar="DECADES", help="group runs into budgets by C within this (default 0.05)")
+    _analysis_arguments(p)
+    p.set_defaults(func=_cmd_isoflop)
+
+    p = sub.add_parser("downstream", help="a task metric in two steps: task loss from N and D, then a sigmoid of it")
+    p.add_argument("csv", metavar="FILE.csv", help="runs: N, D (or C), task loss, metric, optionally role")
+    p.add_argument("--loss-column", help="column of the task loss (default loss)")
+    p.add_argument("--metric-column", help="column of the metric, a fraction in [0, 1] (default accuracy)")
+    p.add_argument("--direction", choices=("higher_is_better", "lower_is_better"), help="the metric's direction (default higher_is_better)")
+    p.add_argument("--floor", type=float, help="fix the chance level of the sigmoid (e.g. 0.25)")
+    p.add_argument("--predict", action="append", metavar="N=..,D=..", help="a point to predict the metric at; repeat")
+    p.add_argument("--bootstrap", type=int, metavar="N", help="bootstrap replicates over runs, both steps refitted (default 1000)")
+    _analysis_arguments(p)
+    p.set_defaults(func=_cmd_downstream)
 
     p = sub.add_parser("skill", help="manage the agent skill documents")
     skill_sub = p.add_subparsers(dest="skill_command", required=True, parser_class=_Parser, metavar="ACTION")

@@ -92,6 +92,8 @@ TOOLS: dict[str, ToolSpec] = {spec.name: spec for spec in (
     ToolSpec("scaling_design", _P + "strategy", long_running=True),
     ToolSpec("fit_scaling_law", _P + "analysis.fit_scaling_law", long_running=True),
     ToolSpec("compute_optimal_allocation", _P + "analysis.compute_optimal_allocation"),
+    ToolSpec("isoflop_analysis", _P + "analysis.isoflop_analysis"),
+    ToolSpec("downstream_prediction", _P + "analysis.downstream_prediction"),
 )}
 
 
