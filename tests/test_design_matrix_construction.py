@@ -200,12 +200,18 @@ def test_the_report_section_shows_the_aliasing_and_the_cost_convention():
     assert "6ND" in text and "MFU 40%" in text
 
 
-def test_an_inference_grid_crosses_batch_length_and_model_with_one_forward_pass_of_cost():
+def test_an_inference_grid_crosses_batch_length_and_model_costed_in_benchmark_time():
+    from scaling_design.sops.design_matrix_construction.latency import cell_latency, served_shape
+
     levels = {"batch_size": [1.0, 8.0, 64.0], "seq_len": [512.0, 2048.0], "N": [7e9]}
     out = run(Input(design="inference_grid", factors=levels, replicates=5, hardware="H100", mfu=0.4))
     assert len(out.runs) == 3 * 2 * 5
     assert len({r["seed"] for r in out.runs}) == len(out.runs)
     r = next(r for r in out.runs if r["batch_size"] == 64.0 and r["seq_len"] == 2048.0)
-    assert r["flops"] == pytest.approx(2 * 7e9 * 64 * 2048)
-    assert r["gpu_hours"] == pytest.approx(r["flops"] / (989e12 * 0.4 * 3600))
-    assert "inference_cost_lower_bound" in {w.code for w in out.warnings}
+    cell = cell_latency(served_shape(7e9), 64, 2048, 256, 989e12, 0.4, 3350e9)
+    # 110 requests (100 measured, 10 warm-up) in batches of 64: 2 batches of the expected latency
+    assert r["gpu_hours"] == pytest.approx(2 * cell["latency"] / 3600)
+    assert r["expected_tpot_s"] == pytest.approx(cell["tpot"]) and "flops" not in out.columns
+    assert out.cost.total_flops is None and out.cost.total_gpu_hours == pytest.approx(
+        sum(x["gpu_hours"] for x in out.runs))
+    assert "inference_cost_roofline" in {w.code for w in out.warnings}

@@ -9,7 +9,7 @@ from scipy import stats as st
 
 from scaling_design.sops import sample_size_estimation as sse
 from scaling_design.strategy import Input, run
-from scaling_design.strategy.latency import cell_latency
+from scaling_design.sops.design_matrix_construction.latency import cell_latency
 from scaling_design.strategy.memory import served_shape
 
 MEDIAN = math.sqrt(math.pi / 2)

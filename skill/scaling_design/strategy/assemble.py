@@ -11,8 +11,7 @@ from .checks import (
     _check_budget, _check_factors, _check_final_levels, _check_gate_runs, _check_levels, _check_replicates,
     _check_step_findings, _replicate_counts, _scale_points, _verdict)
 from .inputs import _dump, _range
-from .latency import with_latency
-from .memory import served_shape, with_memory
+from .memory import with_memory
 from .models import Check, Output, Summary
 from .run_table import (SETTING_COLUMNS, VALIDATION_AXIS, VALIDATION_SHARE, FinalTable, build_table,
                         validation_runs)
@@ -36,30 +35,26 @@ def held_out_point(scaling_type: str, ls_out) -> float | None:
 
 
 def final_table(scaling_type: str, validation: list[dict[str, Any]], dm_out, bc_out, seed: int,
-                hardware: str = "H100") -> tuple[FinalTable, dict[str, str] | None]:
+                hardware: str = "H100") -> tuple[FinalTable, str | None]:
     chosen = bc_out.runs if bc_out is not None else dm_out.runs
     how = None
     if scaling_type == "inference":
-        n_params = float(chosen[0]["N"])
-        chosen, how = with_memory(chosen, n_params, hardware)
-        chosen, timing = with_latency(chosen, served_shape(n_params), hardware, dm_out.cost.peak_flops,
-                                      dm_out.cost.mfu)
-        how = {"memory": how, "time": timing}
+        chosen, how = with_memory(chosen, float(chosen[0]["N"]), hardware)
     return build_table(scaling_type, chosen, validation, seed, dm_out.result_columns), how
 
 
-def _check_benchmark_time(table: FinalTable, how: dict[str, str] | None) -> Check | None:
+def _check_benchmark_time(table: FinalTable, how: str | None) -> Check | None:
     if how is None:
         return None
     hours = sum(float(r["gpu_hours"]) for r in table.runs)
     return Check(name="benchmark_time", passed=True, severity="minor",
-                 detail=f"{len(table.runs)} benchmarks take about {hours:.3g} GPU-hours: {how['time']}")
+                 detail=f"{len(table.runs)} benchmarks take about {hours:.3g} GPU-hours of requests x expected "
+                        "latency (the roofline model of the design matrix section)")
 
 
-def _check_memory(table: FinalTable, how: dict[str, str] | None) -> Check | None:
+def _check_memory(table: FinalTable, how: str | None) -> Check | None:
     if how is None:
         return None
-    how = how["memory"]
     over = {(r["batch_size"], r["seq_len"]): r["memory_gb"] for r in table.runs if not r["memory_ok"]}
     cells = len({(r["batch_size"], r["seq_len"]) for r in table.runs})
     if not over:
@@ -152,7 +147,7 @@ def _record(scaling_type: str, table: FinalTable, fi_out, ms_out, target: float 
 
 def assemble(inp, fi_out, ls_out, ms_out, dm_out, ss_out, bc_out, gate, replicates, target_met, defaults,
              table: FinalTable, target: float | None, fixed: dict[str, float],
-             memory_how: dict[str, str] | None = None) -> Output:
+             memory_how: str | None = None) -> Output:
     scaling_type = fi_out.scaling_type
     fit = table.model_copy(update={"runs": [r for r in table.runs if r["role"] == "fit"]})
     hours = [float(r["gpu_hours"]) for r in table.runs if r.get("gpu_hours") is not None]

@@ -10,20 +10,11 @@ from typing import Any
 
 from .. import knowledge
 from ..errors import InputError
-from ..sops import level_specification as ls
-from ..sops.level_specification.shapes import _ShapeRules, search_shape
+from ..sops.design_matrix_construction.latency import BYTES_PER_VALUE, served_shape
 
 __all__ = ["served_shape", "with_memory", "BYTES_PER_VALUE"]
 
-BYTES_PER_VALUE = 2  # BF16 / FP16 weights, cache and activations
 GB = 1e9
-
-
-def served_shape(n_params: float) -> ls.ModelShape:
-    inp = ls.Input(scaling_type="model", factors=[{"name": "parameters", "minimum": n_params / 10.0,
-                                                    "maximum": n_params, "unit": "parameters"}])
-    rules = _ShapeRules(inp, knowledge.load("levels"), knowledge.defaults()["shape"])
-    return search_shape(rules, n_params)
 
 
 def accelerator_memory_gb(hardware: str) -> float:

@@ -140,14 +140,14 @@ def run(inp: Input) -> Output:
 
     lead = ["run_id", "run_order", "block", "replicate", "point", "seed"] + (["row_type"] if types else [])
     factor_cols = [c for c in names if c not in lead]
-    extra = [c for c in ("N", "D", "C", "tokens_per_param", "flops", "gpu_hours") if c not in factor_cols
-             and any(c in r for r in rows)]
+    extra = [c for c in ("N", "D", "C", "tokens_per_param", "flops", "gpu_hours", "expected_ttft_s",
+                         "expected_tpot_s", "expected_throughput") if c not in factor_cols and any(c in r for r in rows)]
     fixed_cols = [c for c in inp.fixed if c not in factor_cols + extra]
     columns = lead + factor_cols + extra + fixed_cols
     clean = [{c: _plain(r.get(c)) for c in columns} for r in rows]
     template_cols = columns + [c for c in inp.result_columns if c not in columns]
     template_rows = [dict(r, **{c: None for c in inp.result_columns}) for r in clean]
-    flops = [r.get("C", r.get("flops")) for r in clean] if rule is not None else []
+    flops = [f for f in (r.get("C", r.get("flops")) for r in clean) if f is not None] if rule is not None else []
     hours = [r["gpu_hours"] for r in clean if r.get("gpu_hours") is not None]
     fail = knowledge.load("designs")["failed_runs"]
     return Output(

@@ -11,6 +11,7 @@ from ...errors import InputError
 from ...laws.allocation import compute_optimal
 from ...laws.cost import gpu_hours, training_flops
 from .models import FactorLevels, Input, IsoflopBudget, NamedValue, StepWarning
+from .latency import add_latency
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,19 +143,17 @@ def _expand(points: list[dict[str, Any]], inp: Input) -> list[dict[str, Any]]:
 
 def _costs(rows: list[dict[str, Any]], inp: Input, levels: dict[str, list], peak: float, mfu: float,
            warnings: list[StepWarning]) -> str | None:
-    """Fill C (training FLOPs) or flops (inference) and gpu_hours per run; return the rule used."""
+    """Fill C (training FLOPs) and gpu_hours per run, or an inference cell's benchmark gpu_hours and expected
+    latency; return the rule used."""
     design = inp.design
     if design == "inference_grid":
-        fwd = knowledge.load("designs")["inference"]["forward_flops_per_param_token"]
-        for r in rows:
-            r["flops"] = fwd * r["N"] * r["batch_size"] * r["seq_len"]
-            r["gpu_hours"] = float(gpu_hours(r["flops"], peak, mfu))
+        rule = add_latency(rows, inp.hardware, peak, mfu)
         warnings.append(StepWarning(
-            code="inference_cost_lower_bound", severity="info",
-            message="inference cost counts one forward pass over batch_size x seq_len tokens at the assumed MFU: a "
-                    "compute-bound lower bound. Token-by-token decoding is limited by memory bandwidth, so measured "
-                    "GPU time is higher; budget the warm-up passes and repeats on top."))
-        return f"{fwd}N FLOPs per token x batch_size x seq_len (one forward pass; Kaplan et al. 2020)"
+            code="inference_cost_roofline", severity="info",
+            message="benchmark time comes from a roofline model of the expected latency (Pope et al. 2023); "
+                    "measured latency is higher when kernels, scheduling or communication add overhead: measure one "
+                    "cell first and scale the budget by measured / expected"))
+        return rule
     if all("N" in r and "D" in r for r in rows):
         fpt_by_n = None
         if inp.flops_counting == "counted":

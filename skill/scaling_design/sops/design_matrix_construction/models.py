@@ -262,8 +262,9 @@ class DesignProperties(BaseModel):
 
 
 class CostSummary(BaseModel):
-    flops_rule: str | None = Field(description="How FLOPs per run were counted (6ND, counted FLOPs per token, 2N per "
-                                               "inference token), or None when the runs carry no FLOP count.")
+    flops_rule: str | None = Field(description="How the cost per run was counted (6ND, counted FLOPs per token; for "
+                                               "an inference grid the roofline benchmark time), or None when the "
+                                               "runs carry no cost.")
     total_flops: float | None = Field(description="Sum of the runs' FLOPs.")
     max_run_flops: float | None = Field(description="FLOPs of the most expensive run.")
     total_gpu_hours: float | None = Field(description="Sum of the runs' GPU-hours.")
