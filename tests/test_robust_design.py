@@ -5,10 +5,11 @@ import numpy as np
 
 from scaling_design.laws.fit import fit
 from scaling_design.laws.forms import get_form
+from scaling_design.laws.forms.refined import farseer_from_paper
 from scaling_design.laws.optimal_design import cheapest_first, response_rows, target_gradient
 from scaling_design.laws.robust_design import robust_select, space_filling
 
-FARSEER_TRUTH = np.array([1.7, 1.2, 0.3, -0.35, 0.4, -0.3, -0.15, -0.3, np.log(0.3)])
+FARSEER_TRUTH = farseer_from_paper(1.7, 1.2, 0.3, -0.35, 0.4, -0.3, -0.15, -0.3, np.log(0.3))
 
 
 def _pool():

@@ -10,6 +10,7 @@ from scaling_design.analysis import fit_scaling_law as tool
 from scaling_design.errors import InputError
 from scaling_design.laws.fit import fit
 from scaling_design.laws.forms import get_form
+from scaling_design.laws.forms.refined import farseer_from_paper
 from scaling_design.laws.select import select_form
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -26,11 +27,12 @@ def test_auto_on_olmo_predicts_3b_and_covers():
     truth = np.array([float(r["loss"]) for r in test])
     pred = np.array([p.loss for p in out.predictions])
     mare = np.mean(np.abs(pred / truth - 1))
-    assert mare < 0.0075  # measured 0.72% (the goal 0.70% is not reached by the fixed rule; see the README)
+    assert mare < 0.0080  # measured 0.74% (the goal 0.70% is not reached by the fixed rule; see the README)
     covered = sum(p.prediction_interval.low <= t <= p.prediction_interval.high for p, t in zip(out.predictions, truth))
     assert covered >= 4
     assert {"form", "objective", "heldout_error", "heldout_errors"} <= set(out.selection[0])
-    assert len(out.selection[0]["heldout_errors"]) == 2
+    # the fold at 758M leaves two model sizes below it: no candidate is identified there, so it is dropped
+    assert out.selected["dropped_cuts"] == [pytest.approx(758220288.0)] and len(out.selection[0]["heldout_errors"]) == 1
 
 
 @pytest.mark.skipif(not CHIN.is_file(), reason="the Chinchilla reference file is absent (../shared/data)")
@@ -76,7 +78,7 @@ def test_custom_expression_refuses_anything_but_arithmetic(bad):
 @pytest.mark.parametrize("name", ["farseer", "joint_nbeta"])
 def test_refined_forms_jacobian_is_exact(name):
     form = get_form(name)
-    v = {"farseer": np.array([1.7, 1.2, 0.3, -0.35, 0.4, -0.3, -0.15, -0.3, np.log(0.3)]),
+    v = {"farseer": farseer_from_paper(1.7, 1.2, 0.3, -0.35, 0.4, -0.3, -0.15, -0.3, np.log(0.3)),
          "joint_nbeta": np.array([1.8, 480.0, 1.2, 0.34, 0.3, 0.05])}[name]
     X = np.column_stack([np.geomspace(5e7, 3e9, 7), np.geomspace(5e8, 3e11, 7)])
     J = form.jacobian(v, X)
@@ -150,3 +152,13 @@ def test_statistical_method_selection_chooses_from_runs():
     out = sms.run(sms.Input(task="fit_scaling_law", scaling_axes="params_and_tokens", runs=runs))
     assert out.selection["candidates"][0]["heldout_error"] < 0.02
     assert {c["form"] for c in out.selection["candidates"]} >= {"chinchilla", "joint_nbeta"}
+
+
+def test_farseer_matches_the_papers_parameterisation():
+    """Li et al.'s form, evaluated directly, equals the Box-Cox form at the converted parameters."""
+    E, B, a3, g, a2, b, a1, al, b1 = 1.7, 1.2, 0.3, -0.35, 0.4, -0.3, -0.15, -0.3, np.log(0.3)
+    X = np.column_stack([np.geomspace(5e7, 3e11, 9), np.geomspace(5e8, 3e13, 9)[::-1]])
+    n, d = X[:, 0] / 1e9, X[:, 1] / 1e9
+    paper = E * np.exp(a3 * n ** g) + B * np.exp(a2 * n ** b) * d ** (-np.exp(a1 * n ** al + b1))
+    ours = get_form("farseer").predict(farseer_from_paper(E, B, a3, g, a2, b, a1, al, b1), X)
+    assert np.max(np.abs(ours / paper - 1)) < 1e-12

@@ -147,6 +147,8 @@ class UsedRun(BaseModel):
 
 
 class Output(BaseModel):
+    truncated: bool = Field(False, description="The time bound (time_limit_s) stopped the bootstrap before all "
+                                               "replicates: intervals rest on fewer replicates than asked.")
     form: str
     equation: str
     inputs: list[str]
@@ -318,10 +320,11 @@ def _selection_out(sel) -> tuple[list[dict], dict]:
              "params": c.fit.params if c.fit is not None else None}
             for c in sorted(sel.candidates, key=lambda c: c.heldout_error)]
     chosen = {"form": sel.best.form.name, "objective": sel.best.objective, "heldout_error": sel.best.heldout_error,
-              "main_scale": sel.main_scale, "fold_cuts": sel.fold_cuts, "tie": sel.tie,
-              "competitive": [c.name for c in sel.competitive],
+              "main_scale": sel.main_scale, "fold_cuts": sel.fold_cuts, "dropped_cuts": sel.dropped_cuts,
+              "tie": sel.tie, "competitive": [c.name for c in sel.competitive],
               "rule": "for each of the two largest distinct values of the main scale, fit on the runs below it and "
-                      "predict the runs at or above it; score = mean over folds of the mean absolute relative error"}
+                      "predict the runs at or above it; score = mean over folds of the mean absolute relative error; "
+                      "a fold with fewer than 3 distinct values below it identifies no candidate and is dropped"}
     return rows, chosen
 
 
@@ -400,7 +403,8 @@ def run(inp: Input, progress=None) -> Output:
         n_skipped=table.n_skipped, converged=res.converged, warnings=warnings,
         optimizer=dump["optimizer"], sigma_log=res.sigma_log, predictions=predictions, frontier=frontier,
         allocation_exponents=exponents, effects=_effects(inp, res, table.X), runs_used=runs_used,
-        bootstrap=dump.get("bootstrap"), selection=selection, selected=selected, outliers=outliers,
+        bootstrap=dump.get("bootstrap"), truncated=bool(res.bootstrap is not None and res.bootstrap.truncated),
+        selection=selection, selected=selected, outliers=outliers,
         outlier_refit=outlier_refit, validation=_validation(res, table, sel), notes=table.notes + notes + _notes(inp, res))
 
 

@@ -43,6 +43,7 @@ def select_from_runs(runs: list[dict]) -> dict:
     return {
         "chosen": {"form": sel.best.form.name, "objective": sel.best.objective, "heldout_error": sel.best.heldout_error},
         "tie": sel.tie, "competitive": [c.name for c in sel.competitive], "fold_cuts": sel.fold_cuts,
+        "dropped_cuts": sel.dropped_cuts,
         "candidates": [{"form": c.form.name, "objective": c.objective,
                         "heldout_error": None if c.skipped else c.heldout_error, "heldout_errors": c.heldout_errors,
                         "skipped": c.skipped} for c in sorted(sel.candidates, key=lambda c: c.heldout_error)],

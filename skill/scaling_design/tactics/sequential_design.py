@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..laws.fit import FitResult, fit as fit_law
 from ..laws.forms import candidate_forms
 from ..laws.results import LawInputError
-from ..laws.select import N_FOLDS, select_form
+from ..laws.select import MIN_DISTINCT_SCALES, select_form
 from ..sops.design_matrix_construction import StepWarning
 
 __all__ = ["MIN_RUNS_TO_REFIT", "DISAGREE_LEVEL", "Refit", "refit_completed", "selected_family", "disagreement"]
@@ -51,7 +51,7 @@ def selected_family(X: np.ndarray, y: np.ndarray, warnings: list[StepWarning]) -
     """The family rolling extrapolation prefers for the completed joint (N, D) runs, when it is not
     the joint law: (form name, its fitted parameters). None when the joint law wins or ties, or the
     runs span too few model sizes to hold out the largest."""
-    if np.unique(X[:, 0]).size < N_FOLDS + 2:
+    if np.unique(X[:, 0]).size <= MIN_DISTINCT_SCALES:
         return None
     try:
         sel = select_form(candidate_forms({"N", "D"}), X, y)
