@@ -189,3 +189,8 @@ def test_on_chinchilla_both_methods_give_about_half_and_are_scored_on_the_held_o
         assert 0.45 < f.exponent_a < 0.6, f   # Hoffmann et al. 2022, Table 2: a = 0.49 (approach 2), 0.46 (3)
     v = out.validation[0]
     assert v.observed_N_opt and set(v.relative_error) == {"approach2", "approach2_bias_corrected", "joint"}
+
+
+def test_a_bootstrap_beyond_the_array_cap_is_refused_naming_bootstrap():
+    with pytest.raises(InputError, match="bootstrap x runs must be at most 20,000,000"):
+        _run(_grid(EQUAL, "centred", k=400), bootstrap=20_000)

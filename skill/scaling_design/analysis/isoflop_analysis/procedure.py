@@ -16,6 +16,7 @@ from . import assess
 from .models import Band, BudgetFit, Diagnostic, Frontier, Input, Output
 
 BUDGET_COLUMNS = ("budget", "compute_budget", "isoflop_budget", "budget_flops")
+MAX_BOOTSTRAP_CELLS = 20_000_000   # replicates x runs of the parabola bootstrap (about 160 MB per array)
 FEW_POINTS = 5   # Hoffmann et al. 2022 fit 9 budgets with many sizes each; with 3 points a parabola is often concave
 
 
@@ -89,6 +90,10 @@ def _parabolas(X, y, labels, budgets, warnings: list[Diagnostic]):
 
 
 def _grid(kept, inp: Input, rng) -> Grid:
+    n_runs = sum(k[0].n for k in kept)
+    if inp.bootstrap * n_runs > MAX_BOOTSTRAP_CELLS:
+        raise InputError("bootstrap", f"bootstrap x runs must be at most {MAX_BOOTSTRAP_CELLS:,} (the cap on the arrays the "
+                                      f"parabola bootstrap holds); got {inp.bootstrap} x {n_runs}: lower bootstrap")
     usable = [k for k in kept if k[0].convex]
     if len(usable) < 2:
         raise InputError("runs", f"approach 2 needs at least 2 budgets with a convex parabola (>= {isoflop.MIN_POINTS} "
