@@ -9,6 +9,7 @@ from ...laws.fit import FitResult
 from .models import Agreement, Band, Frontier, Regret, Validation
 
 AGREE_RATIO = 1.05   # without intervals, N_opt within 5% counts as agreement
+SHARE_RATIO = 1.02   # below a 2% gap, the share of it the bias explains is not reported
 
 
 def _overlap(a: Band | None, b: Band | None) -> bool | None:
@@ -25,7 +26,7 @@ def agreement(a2: Frontier, corrected: Frontier, joint: Frontier, log_bias_t: fl
     ratio, ratio_c = a2.N_opt / joint.N_opt, corrected.N_opt / joint.N_opt
     overlap = _overlap(a2.N_opt_interval, joint.N_opt_interval)
     gap = np.log(ratio)
-    explains = float(log_bias_t / gap) if abs(gap) > 1e-9 else None
+    explains = float(log_bias_t / gap) if abs(gap) > np.log(SHARE_RATIO) else None  # a share of a real gap only
     consistent = overlap if overlap is not None else abs(gap) <= np.log(AGREE_RATIO)
     if consistent:
         verdict = "agree"

@@ -113,7 +113,8 @@ class Agreement(BaseModel):
     exponent_difference: float = Field(description="a (approach 2) - a (joint).")
     intervals_overlap: bool | None = Field(None, description="Whether the two N_opt intervals at the target overlap.")
     bias_explains: float | None = Field(None, description=(
-        "Share of the log N_opt gap at the target that the approach-2 bias estimate accounts for (1 = all of it)."))
+        "Share of the log N_opt gap at the target that the approach-2 bias estimate accounts for (1 = all of it); "
+        "None when the two differ by less than 2%."))
     verdict: str
     statement: str
 
