@@ -10,6 +10,9 @@ simulate       noise models and Monte Carlo refits with the real fitter
 optimal_design information matrices and cost-weighted V-optimal run selection
 precision      closed forms for log-log slopes; compare: two-arm slope-vs-intercept tests
 counting       parameters and FLOPs of a transformer shape; cost: FLOPs and GPU-hours
+isoflop        approach 2 (a parabola per isoFLOP budget, power laws of the vertices) and its bias for a grid
+downstream     two-step downstream prediction: a sigmoid of task loss, one bootstrap through both steps
+batched_lm     Levenberg-Marquardt on many small least-squares problems at once (bootstrap refits)
 
 The fitter is `laws.fit.fit` (`from scaling_design.laws.fit import fit`). Names below are
 resolved on first use so that importing a light submodule (results, counting) does not
