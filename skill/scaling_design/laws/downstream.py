@@ -147,15 +147,18 @@ class TwoStepBootstrap:
 
 
 def _resample_weights(groups: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap counts (B, n): scales with replacement, then runs within each chosen scale."""
-    labels = np.unique(groups)
-    members = [np.flatnonzero(groups == g) for g in labels]
-    W = np.zeros((n_boot, len(groups)))
-    for b in range(n_boot):
-        for g in rng.integers(0, len(members), size=len(members)):
-            m = members[g]
-            np.add.at(W[b], m[rng.integers(0, len(m), size=len(m))], 1.0)
-    return W
+    """Bootstrap counts (B, n): scales with replacement, then runs within each chosen scale (all replicates at once)."""
+    labels, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    order = np.argsort(inverse.ravel(), kind="stable")          # runs listed scale by scale
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    k, n = len(labels), len(groups)
+    chosen = rng.integers(0, k, size=(n_boot, k))                 # (B, k) scales drawn
+    slots = np.arange(sizes.max())
+    within = (rng.random((n_boot, k, len(slots))) * sizes[chosen][..., None]).astype(int)
+    runs = order[np.minimum(offsets[chosen][..., None] + within, n - 1)]
+    valid = slots[None, None, :] < sizes[chosen][..., None]       # a scale of m runs contributes m draws
+    rows = np.broadcast_to(np.arange(n_boot)[:, None, None], runs.shape)
+    return np.bincount((rows * n + runs)[valid], minlength=n_boot * n).reshape(n_boot, n).astype(float)
 
 
 CHUNK_CELLS = 400_000  # replicates x runs refitted at once: bounds the (B, n, p) Jacobians in memory
