@@ -137,7 +137,8 @@ def _plot_inference(ax, columns: dict[str, np.ndarray]) -> None:
         over = columns["memory_ok"] == 0
         if over.any():
             ax.scatter(b[over], s[over], marker="x", s=80, color="tab:red", label="does not fit in memory", zorder=4)
-            ax.legend(fontsize=8, loc="upper right")
+            # below the axes: inside, it would hide the largest cells, the ones most likely not to fit
+            ax.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1.0, -0.12), frameon=False)
     for axis, values, setter in ((ax.xaxis, b, ax.set_xscale), (ax.yaxis, s, ax.set_yscale)):
         setter("log", base=2)
         axis.set_ticks(sorted(set(values.tolist())), [f"{v:g}" for v in sorted(set(values.tolist()))])
