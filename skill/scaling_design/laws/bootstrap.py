@@ -7,18 +7,22 @@ each chosen scale (a two-stage cluster bootstrap). Without replicates this is th
 ordinary bootstrap over runs (Besiroglu et al. 2024 used 4,000 such resamples).
 
 Each replicate is polished from the full-data optimum (a warm start: a resample moves
-the optimum a little, not to another basin) and its convergence is checked and counted.
+the optimum a little, not to another basin), with the design's start grid, made once, checked
+for a start that beats it; its convergence is checked and counted, and a replicate that does
+not converge is refitted with the global search before it is dropped.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
 
-from .fit import FitResult, Polisher, fit
+from .fit import FitResult, Refitter, fit
 from .forms import LawForm, as_design
+from .parallel import check_jobs, chunked, resolve_jobs, run_chunks
 from .results import Diagnostic, Interval, LawInputError
 
 __all__ = ["BootstrapResult", "bootstrap", "scale_groups", "MAX_BOOTSTRAP"]
@@ -39,6 +43,7 @@ class BootstrapResult:
     elapsed_s: float
     truncated: bool
     n_retried: int = 0       # replicates whose warm polish failed and were refitted with the global search
+    n_starts: int = 0        # polishes run over all replicates: the full-data optimum plus grid starts that beat it
 
     @property
     def se(self) -> np.ndarray:
@@ -81,6 +86,7 @@ class BootstrapResult:
     def summary(self) -> dict:
         return {"n_boot": self.n_boot, "n_done": self.n_done, "n_used": int(len(self.values)),
                 "n_failed": self.n_failed, "n_retried": self.n_retried, "n_recovered": self.n_retried - self.n_failed,
+                "n_starts_polished": self.n_starts,
                 "replicates": self.values.tolist(), "n_groups": self.n_groups, "clustered_by_scale": self.clustered,
                 "seed": self.seed, "elapsed_s": self.elapsed_s, "truncated": self.truncated,
                 "covariance": self.covariance.tolist()}
@@ -97,15 +103,36 @@ def _resample(groups: np.ndarray, members: list[np.ndarray], rng: np.random.Gene
     return np.concatenate([m[rng.integers(0, len(m), size=len(m))] for m in (members[g] for g in chosen)])
 
 
+def _replicate_chunk(refitter: Refitter, result: FitResult, y, w, resamples, deadline: float) -> list:
+    """Refit one chunk of resamples up to the deadline: (public values or None, retried) per resample."""
+    warm = [result.values]
+    rows = []
+    for idx in resamples:
+        wi = None if w is None else w[idx]
+        res = refitter.refit(y[idx], warm, weights=wi, rows=idx)
+        if res.converged:
+            rows.append((res.values, False, res.n_starts))
+        else:  # retry with the global search, the full-data optimum among its starts, before dropping it
+            rows.append((_refit(result, refitter.X[idx], y[idx], wi), True, res.n_starts))
+        if time.time() > deadline:
+            break
+    return rows
+
+
 def bootstrap(result: FitResult, X, y, *, weights=None, n_boot: int = 1000, seed: int = 0,
               groups=None, time_limit_s: float = 120.0,
-              progress: Callable[[int, int, str], None] | None = None) -> BootstrapResult:
-    """Bootstrap a fit: returns replicate parameters, percentile intervals and covariance."""
+              progress: Callable[[int, int, str], None] | None = None, n_jobs: int | None = None) -> BootstrapResult:
+    """Bootstrap a fit: returns replicate parameters, percentile intervals and covariance.
+
+    The resamples are drawn here, in order, from one generator seeded by `seed`; the refits run
+    on every core when the work pays for it (laws.parallel), or as a joblib.parallel_config says,
+    with the same replicates either way."""
     form = result.form
     if not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
         raise LawInputError("bootstrap", f"bootstrap must be an integer >= 2 (replicates); got {n_boot!r}")
     if n_boot > MAX_BOOTSTRAP:
         raise LawInputError("bootstrap", f"bootstrap must be <= {MAX_BOOTSTRAP} replicates (the cap); got {n_boot}")
+    check_jobs(n_jobs)
     X = as_design(form, X)
     y = np.asarray(y, float)
     w = None if weights is None else np.asarray(weights, float)
@@ -113,36 +140,37 @@ def bootstrap(result: FitResult, X, y, *, weights=None, n_boot: int = 1000, seed
     labels = np.unique(groups)
     members = [np.flatnonzero(groups == g) for g in labels]
     rng = np.random.default_rng(seed)
-    z_full = Polisher(form, X, y, w, result.objective_name, result.delta).to_z(result.internal_values)
-    values, failed, retried, start, truncated = [], 0, 0, time.perf_counter(), False
+    resamples = [_resample(groups, members, rng) for _ in range(n_boot)]
+    refitter = Refitter(form, X, objective=result.objective_name, delta=result.delta, grid_starts=1)
+    jobs = resolve_jobs(n_jobs, n_boot)
+    rows: list = []
     every = max(1, n_boot // 20)
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
-        for b in range(n_boot):
-            idx = _resample(groups, members, rng)
-            pol = Polisher(form, X[idx], y[idx], None if w is None else w[idx], result.objective_name, result.delta)
-            sol = pol.polish(z_full)
-            ok, _ = pol.converged(sol)
-            if ok:
-                values.append(form.public(pol.from_z(sol.x)))
-            else:  # retry with the global search, the full-data optimum among its starts, before dropping it
-                retried += 1
-                again = _refit(result, X[idx], y[idx], None if w is None else w[idx])
-                if again is None:
-                    failed += 1
-                else:
-                    values.append(again)
-            if progress is not None and ((b + 1) % every == 0 or b + 1 == n_boot):
-                progress(b + 1, n_boot, f"bootstrap replicate {b + 1} of {n_boot}")
-            if time.perf_counter() - start > time_limit_s and b + 1 < n_boot:
-                truncated = True
-                break
-    n_done = len(values) + failed
+    start = time.perf_counter()
+
+    def consume(chunk) -> bool:
+        before = len(rows)
+        rows.extend(chunk)
+        if progress is not None and (len(rows) // every > before // every or len(rows) == n_boot):
+            progress(len(rows), n_boot, f"bootstrap replicate {len(rows)} of {n_boot}")
+        return False
+
+    run_chunks(partial(_replicate_chunk, refitter, result, y, w), chunked(resamples, jobs), jobs, consume,
+               time.time() + time_limit_s)
+    return _result(result, rows, n_boot, len(labels), len(y), seed, time.perf_counter() - start, time_limit_s)
+
+
+def _result(result: FitResult, rows: list, n_boot: int, n_groups: int, n_runs: int, seed: int,
+            elapsed: float, time_limit_s: float) -> BootstrapResult:
+    values = [r[0] for r in rows if r[0] is not None]
+    failed, retried = len(rows) - len(values), sum(r[1] for r in rows)
+    truncated = len(rows) < n_boot
     if len(values) < 2:
-        why = (f"the time bound ({time_limit_s:g} s) stopped the bootstrap after {n_done} replicates; raise time_limit_s"
+        why = (f"the time bound ({time_limit_s:g} s) stopped the bootstrap after {len(rows)} replicates; raise time_limit_s"
                if truncated else "fewer than 2 bootstrap replicates converged; the law is not identified by these data")
         raise LawInputError("bootstrap", why)
-    return BootstrapResult(form, np.array(values), n_boot, n_done, failed, len(labels),
-                           bool(len(labels) < len(y)), seed, time.perf_counter() - start, truncated, retried)
+    return BootstrapResult(result.form, np.array(values), n_boot, len(rows), failed, n_groups,
+                           bool(n_groups < n_runs), seed, elapsed, truncated, retried,
+                           int(sum(r[2] for r in rows)))
 
 
 def _refit(result: FitResult, X, y, w) -> np.ndarray | None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
 
-from .fit import fit
+from .fit import Refitter
 from .forms import LawForm, as_design, get_form
+from .parallel import check_jobs, chunked, resolve_jobs, run_chunks
 from .results import LawInputError
 
 __all__ = ["NoiseModel", "MonteCarloResult", "simulate_losses", "monte_carlo", "MAX_SIMULATIONS"]
@@ -83,6 +85,8 @@ class MonteCarloResult:
     truncated: bool
     elapsed_s: float
     seed: int
+    n_starts: np.ndarray | None = None  # (n_done,) polishes per refit: the truth plus grid starts that beat it
+    n_grid: int = 0                     # variable-projection starts ranked for every refit
 
     def param(self, name: str) -> np.ndarray:
         if name not in self.param_names:
@@ -94,78 +98,56 @@ class MonteCarloResult:
         return self.values[:, i] / self.truth[i] - 1.0
 
 
-def _refit_one(form: LawForm, truth, X, clean, noise, child_seed, objective, delta, top_starts):
-    y = noise.sample(clean, np.random.default_rng(child_seed))
-    try:
-        res = fit(form, X, y, objective=objective, delta=delta, starts=[truth], top_starts=top_starts)
-        return res.values, res.converged
-    except LawInputError:  # a degenerate simulated data set counts as a failed fit
-        return np.full(len(truth), np.nan), False
-
-
-def _refit_chunk(args):
-    form_name, truth, X, clean, noise, seeds, objective, delta, top_starts = args
-    form = get_form(form_name)
-    return [_refit_one(form, truth, X, clean, noise, s, objective, delta, top_starts) for s in seeds]
+def _refit_chunk(refitter: Refitter, truth, clean, noise: NoiseModel, seeds, deadline: float) -> list:
+    """Simulate and refit one chunk of data sets (one child seed each), up to the deadline."""
+    rows = []
+    for child in seeds:
+        res = refitter.refit(noise.sample(clean, np.random.default_rng(child)), [truth])
+        rows.append((res.values, res.converged, res.n_starts))
+        if time.time() > deadline:
+            break
+    return rows
 
 
 def monte_carlo(form: LawForm | str, params, X, *, noise: NoiseModel = NoiseModel(), n_sims: int = 200,
                 seed: int = 0, objective: str = "huber-log", delta: float = 1e-3, time_limit_s: float = 60.0,
                 progress: Callable[[int, int, str], None] | None = None,
-                top_starts: int = 1, n_jobs: int = 1) -> MonteCarloResult:
+                top_starts: int = 1, n_jobs: int | None = None) -> MonteCarloResult:
     """Simulate `n_sims` data sets at design X from the law `params` and refit each.
 
-    Each refit is the full fitter (variable-projection multi-start + polish) with the
-    truth added as one more start, so a simulated fit lands where the real study's fit
-    would; top_starts trades a little robustness for speed (the study itself uses 4).
-    Every simulation has its own child seed, so results do not depend on n_jobs.
-    Stops at `time_limit_s` and says so (truncated=True).
+    Each refit is the study's fitter prepared once for the design (laws.fit.Refitter): polished
+    from the truth, with the best `top_starts` variable-projection starts polished too when one
+    beats it. n_jobs=None runs on every core when the work pays for it (laws.parallel), or as a
+    joblib.parallel_config says. Every simulation has its own child seed, so results do not
+    depend on n_jobs. Stops at `time_limit_s` and says so (truncated=True).
     """
     form = get_form(form) if isinstance(form, str) else form
-    if not isinstance(n_sims, (int, np.integer)) or n_sims < 1:
-        raise LawInputError("n_sims", f"n_sims must be a positive integer; got {n_sims!r}")
-    if n_sims > MAX_SIMULATIONS:
-        raise LawInputError("n_sims", f"n_sims must be <= {MAX_SIMULATIONS} (the cap on simulations); got {n_sims}")
-    if not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
-        raise LawInputError("n_jobs", f"n_jobs must be a positive integer; got {n_jobs!r}")
+    _check_counts(n_sims, n_jobs)
     X = as_design(form, X)
     truth = form.as_array(params)
     clean = form.predict(truth, X)
-    seeds = np.random.SeedSequence(seed).spawn(n_sims)
-    chunk = max(1, min(50, n_sims // (20 * n_jobs) or 1))
-    batches = [seeds[i:i + chunk] for i in range(0, n_sims, chunk)]
-    args = [(form.name, truth, X, clean, noise, b, objective, delta, top_starts) for b in batches]
-    start = time.perf_counter()
-    results: list = []
-    truncated = False
+    refitter = Refitter(form, X, objective=objective, delta=delta, grid_starts=top_starts)
+    jobs = resolve_jobs(n_jobs, n_sims)
+    start, results = time.perf_counter(), []
 
     def consume(rows) -> bool:
         results.extend(rows)
         if progress is not None:
             progress(len(results), n_sims, f"simulated and refitted {len(results)} of {n_sims} data sets")
-        return time.perf_counter() - start > time_limit_s and len(results) < n_sims
+        return False
 
-    if n_jobs == 1:  # the clock is read after every refit: a hard data set can take a second per refit
-        for batch in batches:
-            rows = []
-            for child in batch:
-                rows.append(_refit_one(form, truth, X, clean, noise, child, objective, delta, top_starts))
-                if time.perf_counter() - start > time_limit_s:
-                    break
-            if consume(rows):
-                truncated = True
-                break
-    else:
-        from concurrent.futures import ProcessPoolExecutor
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-            futures = [pool.submit(_refit_chunk, a) for a in args]
-            for fut in futures:
-                if consume(fut.result()):
-                    truncated = True
-                    for f in futures:
-                        f.cancel()
-                    break
+    work = partial(_refit_chunk, refitter, truth, clean, noise)
+    run_chunks(work, chunked(np.random.SeedSequence(seed).spawn(n_sims), jobs), jobs, consume,
+               time.time() + time_limit_s)
     values = np.array([r[0] for r in results]).reshape(len(results), len(truth))
-    ok = np.array([r[1] for r in results], bool)
-    return MonteCarloResult(form.name, form.param_names, truth, values, ok,
-                            n_sims, len(results), truncated, time.perf_counter() - start, seed)
+    return MonteCarloResult(form.name, form.param_names, truth, values, np.array([r[1] for r in results], bool),
+                            n_sims, len(results), len(results) < n_sims, time.perf_counter() - start, seed,
+                            np.array([r[2] for r in results], int), len(refitter.grid))
+
+
+def _check_counts(n_sims, n_jobs) -> None:
+    if not isinstance(n_sims, (int, np.integer)) or n_sims < 1:
+        raise LawInputError("n_sims", f"n_sims must be a positive integer; got {n_sims!r}")
+    if n_sims > MAX_SIMULATIONS:
+        raise LawInputError("n_sims", f"n_sims must be <= {MAX_SIMULATIONS} (the cap on simulations); got {n_sims}")
+    check_jobs(n_jobs)

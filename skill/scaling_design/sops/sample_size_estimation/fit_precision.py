@@ -266,7 +266,8 @@ def _pooled(a, b):
     """Two Monte Carlo batches of the same design as one."""
     return dataclasses.replace(a, values=np.vstack([a.values, b.values]), converged=np.concatenate([a.converged, b.converged]),
                                n_requested=a.n_requested + b.n_requested, n_done=a.n_done + b.n_done,
-                               truncated=a.truncated or b.truncated, elapsed_s=a.elapsed_s + b.elapsed_s)
+                               truncated=a.truncated or b.truncated, elapsed_s=a.elapsed_s + b.elapsed_s,
+                               n_starts=None if a.n_starts is None else np.concatenate([a.n_starts, b.n_starts]))
 
 
 def _curve_point(inp, mc, quantity, truth, reps, pts, X, closed) -> CurvePoint:

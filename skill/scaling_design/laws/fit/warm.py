@@ -1,0 +1,78 @@
+"""Refits of many data sets on one design (Monte Carlo studies, bootstrap resamples).
+
+What does not change between the data sets is made once: the start grid and the basis at
+every grid point. Each data set is polished from warm starts (the truth of a simulation, or
+the full-data optimum of a bootstrap); the global search stays: the best grid starts are
+projected on the new losses and polished too when one beats the warm optimum (so the result
+is never worse than any grid start, the guarantee of the full fit) or the warm polish did not
+converge. How many starts ran is returned with each refit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..forms import LawForm, as_design, get_form
+from ..objectives import DEFAULT_DELTA, check_objective
+from .fitter import AGREE_RTOL
+from .polish import Polisher
+from .starts import StartGrid
+
+__all__ = ["Refit", "Refitter"]
+
+_QUIET = dict(over="ignore", divide="ignore", invalid="ignore", under="ignore")
+
+
+@dataclass(frozen=True)
+class Refit:
+    values: np.ndarray     # public parameters (NaN when no start gave a finite objective)
+    converged: bool
+    objective: float
+    n_starts: int          # polishes run: warm starts plus the grid starts that beat them
+
+
+class Refitter:
+    """The fitter prepared for one design: refit(y, warm) for each new set of losses."""
+
+    def __init__(self, form: LawForm | str, X, *, objective: str = "huber-log", delta: float = DEFAULT_DELTA,
+                 grid_starts: int = 1):
+        self.form = get_form(form) if isinstance(form, str) else form
+        self.X = as_design(self.form, X)
+        self.objective, self.delta = check_objective(objective, delta), delta
+        self.grid = StartGrid(self.form, self.X)
+        self.grid_starts = grid_starts
+
+    def refit(self, y, warm: list, *, weights=None, rows: np.ndarray | None = None) -> Refit:
+        """Fit losses y (at the design's runs, or at runs `rows` of it) from the warm starts
+        (public parameter arrays) and the grid starts that beat them."""
+        X, grid = (self.X, self.grid) if rows is None else (self.X[rows], self.grid.resampled(rows))
+        y = np.asarray(y, float)
+        if not (np.all(np.isfinite(y)) and np.all(y > 0)):
+            return Refit(np.full(self.form.n_params, np.nan), False, float("nan"), 0)
+        pol = Polisher(self.form, X, y, weights, self.objective, self.delta)
+        with np.errstate(**_QUIET):
+            sols = [pol.polish(pol.to_z(self.form.internal(np.asarray(s, float)))) for s in warm]
+            values = [pol.value(s.x) for s in sols]
+            sols, values = self._grid_polish(pol, grid, y, weights, sols, values)
+        finite = np.isfinite(values)
+        if not finite.any():
+            return Refit(np.full(self.form.n_params, np.nan), False, float("nan"), len(sols))
+        best = int(np.nanargmin(values))
+        ok, _ = pol.converged(sols[best])
+        return Refit(self.form.public(pol.from_z(sols[best].x)), ok, float(values[best]), len(sols))
+
+    def _grid_polish(self, pol: Polisher, grid: StartGrid, y, weights, sols: list, values: list):
+        """Polish the best grid starts that beat the warm optimum (on the runs the grid uses),
+        or the best `grid_starts` when no warm start converged."""
+        g_values, g_internal = grid.project(y, weights, self.objective, pol)
+        order = [i for i in np.argsort(g_values) if np.isfinite(g_values[i])][:self.grid_starts]
+        best = int(np.nanargmin(values)) if np.isfinite(values).any() else None
+        warm_ok = best is not None and pol.converged(sols[best])[0]
+        bar = pol.value_on(sols[best].x, grid.rows) if warm_ok else np.inf
+        for i in order:
+            if warm_ok and not g_values[i] < bar * (1 - AGREE_RTOL):
+                break
+            sols.append(pol.polish(pol.to_z(g_internal[i])))
+            values.append(pol.value(sols[-1].x))
+        return sols, np.array(values, float)
