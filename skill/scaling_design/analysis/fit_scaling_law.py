@@ -2,186 +2,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import file_access
 from ..errors import InputError
-from ..limits import MAX_FIT_RUNS
 from ..laws import allocation
-from ..laws.bootstrap import MAX_BOOTSTRAP, bootstrap as run_bootstrap
+from ..laws.bootstrap import bootstrap as run_bootstrap
 from ..laws.fit import FitResult, fit
 from ..laws.forms import get_form
 from . import robust_fit
+from .fit_models import Effect, FrontierPoint, Input, IntervalOut, Output, Point, Prediction, UsedRun, Warning_
 from .runs_io import RunTable, from_rows, read_csv_text
-
-ObjectiveName = Literal["huber-log", "ls-log", "ls"]
-
-
-class Run(BaseModel):
-    """One training run's result. Give the inputs the form needs: N and D (or C) for the
-    joint law, x for a single-factor law, N, D and U for the data-constrained law."""
-
-    model_config = ConfigDict(extra="allow")
-    N: float | None = Field(None, description="Parameters (say which counting: total or non-embedding).")
-    D: float | None = Field(None, description="Training tokens.")
-    C: float | None = Field(None, description="Training FLOPs; D = C / (6N) when D is absent.")
-    U: float | None = Field(None, description="Unique tokens (data-constrained form).")
-    x: float | None = Field(None, description="The scale of a single-factor law (params, tokens or FLOPs).")
-    loss: float | None = Field(None, description="Final held-out loss (nats/token); empty = not run yet (skipped).")
-    seed: float | None = Field(None, description="Training seed; runs at the same inputs are replicates.")
-    weight: float | None = Field(None, ge=0, description="Per-run weight in the objective (default 1).")
-
-
-SCALE_RANGE = (1e-30, 1e30)  # the laws' domain check (laws.fit.validate_data) uses the same bounds
-
-
-class Point(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    N: float | None = Field(None, ge=SCALE_RANGE[0], le=SCALE_RANGE[1], description="Parameters.")
-    D: float | None = Field(None, ge=SCALE_RANGE[0], le=SCALE_RANGE[1], description="Training tokens.")
-    U: float | None = Field(None, ge=SCALE_RANGE[0], le=SCALE_RANGE[1], description="Unique tokens.")
-    x: float | None = Field(None, ge=SCALE_RANGE[0], le=SCALE_RANGE[1], description="Scale for a single-factor law.")
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    form: str = Field("chinchilla", max_length=500, description=(
-        "Law form: power (A x^-alpha), kaplan ((x/X_c)^-alpha), saturating (E + A x^-alpha), chinchilla "
-        "(E + A/N^alpha + B/D^beta), broken (one smooth break), data_constrained (Muennighoff 2023, needs U), "
-        "farseer (Li et al. 2025), joint_nbeta (N-dependent data exponent), log_linear (A - B ln x); 'auto' to "
-        "choose form and objective by rolling extrapolation (hold out the two largest scales in turn); or an "
-        "expression over N, D, U, x and named parameters, e.g. 'E + A*N**-alpha + B*D**-beta'."))
-    candidates: list[str] | None = Field(None, max_length=20, description=(
-        "With form 'auto': the forms to choose among (default: every built-in form that takes the data's inputs)."))
-    objectives: list[ObjectiveName] | None = Field(None, max_length=3, description=(
-        "With form 'auto': the objectives to choose among (default: huber-log, ls-log, ls)."))
-    param_bounds: dict[str, list[float]] | None = Field(None, description=(
-        "For an expression form: bounds per parameter, e.g. {\"alpha\": [0, 5]} (default [0, inf) for amplitudes, "
-        "[-10, 10] for the others)."))
-    outliers: Literal["flag", "exclude"] = Field("flag", description=(
-        f"Off-trend runs (robust log residual beyond {robust_fit.OUTLIER_Z} scales) are always flagged; 'exclude' "
-        "also refits without them and reports what they moved."))
-    direction: Literal["lower_is_better", "higher_is_better"] = Field("lower_is_better", description=(
-        "lower_is_better for a loss; higher_is_better fits 1 - metric for a metric in (0, 1) (a loss that rises "
-        "with scale is refused as a likely accuracy)."))
-    runs: list[Run] | None = Field(None, max_length=MAX_FIT_RUNS, description=(
-        f"Run results as rows (at most {MAX_FIT_RUNS:,}); or give csv_path or csv_text."))
-    csv_path: str | None = Field(None, description="Path to a CSV with columns N, D (or C), loss (x, loss for single-factor forms).")
-    csv_text: str | None = Field(None, description="CSV content, same columns as csv_path.")
-    objective: ObjectiveName = Field("huber-log", description=(
-        "huber-log: summed Huber on log residuals (Hoffmann 2022; robust, the default); ls-log: least squares "
-        "on log loss; ls: least squares on loss."))
-    delta: float = Field(1e-3, ge=1e-8, le=1.0, description="Huber delta on log residuals (Hoffmann 2022 used 1e-3).")
-    bootstrap: int = Field(0, ge=0, le=MAX_BOOTSTRAP, description=(
-        f"Bootstrap replicates for intervals (0 = asymptotic only; use >= 1000 to report; cap {MAX_BOOTSTRAP})."))
-    seed: int = Field(0, description="Seed of the bootstrap resampling.")
-    level: float = Field(0.95, gt=0.5, lt=1.0, description="Confidence level of the intervals.")
-    predict_at: list[Point] | None = Field(None, description="Points to predict the loss at, with intervals.")
-    compute_budgets: list[float] | None = Field(None, description=(
-        "Training FLOPs at which to report the compute-optimal N and D (joint law only; default: the largest "
-        "compute in the data, and 10x and 100x beyond it)."))
-    resource_factor: float = Field(2.0, ge=1e-3, le=1e3, description="Report the loss change from multiplying each resource by this factor (1e-3 to 1e3).")
-    time_limit_s: float = Field(120.0, gt=0, le=3600, description="Time bound on the bootstrap (seconds).")
-
-    @model_validator(mode="after")
-    def _one_source(self):
-        given = [n for n in ("runs", "csv_path", "csv_text") if getattr(self, n) is not None]
-        if len(given) != 1:
-            raise ValueError(f"give exactly one of runs, csv_path or csv_text; got {given or 'none'}")
-        if self.bootstrap == 1:
-            raise ValueError("bootstrap must be 0 (off) or >= 2 replicates; got 1")
-        if self.compute_budgets is not None and any(not (c > 0 and np.isfinite(c)) for c in self.compute_budgets):
-            raise ValueError(f"compute_budgets must all be > 0 FLOPs; got {self.compute_budgets}")
-        return self
-
-
-class IntervalOut(BaseModel):
-    low: float
-    high: float
-    level: float
-
-
-class Warning_(BaseModel):
-    code: str
-    severity: str
-    message: str
-    param: str | None = None
-
-
-class Prediction(BaseModel):
-    at: dict[str, float] = Field(description="Inputs of the point.")
-    loss: float = Field(description="Predicted loss.")
-    interval: IntervalOut = Field(description="Interval for the law's mean loss at the point.")
-    prediction_interval: IntervalOut = Field(description="Interval for one new run (adds run-to-run noise).")
-    extrapolates: bool
-    decades_beyond_data: float
-
-
-class FrontierPoint(BaseModel):
-    compute: float = Field(description="Training FLOPs, C = 6ND.")
-    N_opt: float
-    D_opt: float
-    tokens_per_param: float
-    loss: float
-    intervals: dict[str, IntervalOut] | None = Field(None, description="Bootstrap intervals of N_opt, D_opt, tokens_per_param, loss.")
-
-
-class Effect(BaseModel):
-    resource: str
-    factor: float
-    at: dict[str, float]
-    relative_change: float = Field(description="Relative change of the loss (negative = lower loss).")
-    reducible_relative_change: float | None = Field(None, description="Relative change of the reducible part L - E.")
-    interval: IntervalOut | None = None
-    statement: str
-
-
-class UsedRun(BaseModel):
-    at: dict[str, float]
-    loss: float
-    predicted: float
-    log_residual: float
-
-
-class Output(BaseModel):
-    truncated: bool = Field(False, description="The time bound (time_limit_s) stopped the bootstrap before all "
-                                               "replicates: intervals rest on fewer replicates than asked.")
-    form: str
-    equation: str
-    inputs: list[str]
-    params: dict[str, float] = Field(description="Fitted parameters by name (never rounded).")
-    standard_errors: dict[str, float]
-    se_source: Literal["bootstrap", "asymptotic"]
-    covariance: list[list[float]] | None = Field(None, description=(
-        "Parameter covariance in the order of `params`: of the bootstrap replicates when bootstrap >= 2, else "
-        "asymptotic (Gauss-Newton); None when it cannot be computed."))
-    intervals: dict[str, IntervalOut] | None = Field(None, description="Percentile bootstrap intervals (when bootstrap >= 2).")
-    objective: str
-    delta: float | None
-    objective_value: float
-    n_runs: int
-    n_skipped: int = Field(description="Rows without a loss (runs not done yet), skipped.")
-    converged: bool
-    warnings: list[Warning_]
-    optimizer: dict
-    sigma_log: float = Field(description="Robust scale of log residuals (1.4826 MAD).")
-    predictions: list[Prediction]
-    frontier: list[FrontierPoint]
-    allocation_exponents: dict[str, float] | None = None
-    effects: list[Effect]
-    runs_used: list[UsedRun]
-    bootstrap: dict | None = None
-    selection: list[dict] | None = Field(None, description=(
-        "With form 'auto': every candidate (form, objective) with heldout_error (mean over folds of the mean "
-        "absolute relative error of the held-out runs), heldout_errors per fold, competitive, params."))
-    selected: dict | None = Field(None, description="With form 'auto': the chosen candidate, the fold cuts, and whether candidates tie.")
-    outliers: list[dict] = Field(default_factory=list, description="Off-trend runs: row (0-based data row), robust_residual, loss, predicted.")
-    outlier_refit: dict | None = Field(None, description="With outliers='exclude': the rows excluded and each parameter with and without them.")
-    validation: list[dict] = Field(default_factory=list, description="Runs with role=validation: held out, predicted, relative error.")
-    notes: list[str]
 
 
 DESCRIPTION = """
@@ -238,12 +70,13 @@ def _iv(low, high, level) -> IntervalOut:
     return IntervalOut(low=float(low), high=float(high), level=level)
 
 
-def _point_row(form, p: Point) -> list[float]:
+def _point_row(form, p: Point, inputs: tuple[str, ...] | None = None) -> list[float]:
     row = []
-    for name in form.inputs:
+    for name in inputs or form.inputs:
         value = getattr(p, name)
         if value is None:
-            raise InputError("predict_at", f"each predict_at point needs {list(form.inputs)} for form {form.name!r}; missing {name}")
+            raise InputError("predict_at", f"each predict_at point needs {list(inputs or form.inputs)} for form "
+                                           f"{form.name!r}; missing {name}")
         row.append(value)
     return row
 
@@ -309,37 +142,27 @@ def _effects(inp: Input, res: FitResult, X) -> list[Effect]:
 
 def _choose(inp: Input, table: RunTable, inputs) -> tuple[FitResult, object]:
     forms = robust_fit.auto_forms(inputs, inp.candidates, inp.param_bounds)
-    sel = robust_fit.select(forms, table.X, table.y, table.weights, tuple(inp.objectives or robust_fit.DEFAULT_OBJECTIVES), inp.delta)
+    sel = robust_fit.select(forms, table.X, table.y, table.weights, tuple(inp.objectives or robust_fit.DEFAULT_OBJECTIVES),
+                            inp.delta, inputs)
     return sel.best.fit, sel
 
 
-def _selection_out(sel) -> tuple[list[dict], dict]:
-    competitive = {id(c) for c in sel.competitive}
-    rows = [{"form": c.form.name, "objective": c.objective, "heldout_error": c.heldout_error if not c.skipped else None,
-             "heldout_errors": c.heldout_errors, "competitive": id(c) in competitive, "skipped": c.skipped,
-             "params": c.fit.params if c.fit is not None else None}
-            for c in sorted(sel.candidates, key=lambda c: c.heldout_error)]
-    chosen = {"form": sel.best.form.name, "objective": sel.best.objective, "heldout_error": sel.best.heldout_error,
-              "main_scale": sel.main_scale, "fold_cuts": sel.fold_cuts, "dropped_cuts": sel.dropped_cuts,
-              "tie": sel.tie, "competitive": [c.name for c in sel.competitive],
-              "rule": "for each of the two largest distinct values of the main scale, fit on the runs below it and "
-                      "predict the runs at or above it; score = mean over folds of the mean absolute relative error; "
-                      "a fold with fewer than 3 distinct values below it identifies no candidate and is dropped"}
-    return rows, chosen
-
-
 def _auto_predictions(inp: Input, res: FitResult, sel) -> list[Prediction]:
-    X = np.array([_point_row(res.form, p) for p in inp.predict_at])
-    pred, lo, hi, plo, phi = robust_fit.averaged_prediction(sel, X, inp.level)
+    X_all = np.array([_point_row(res.form, p, sel.inputs) for p in inp.predict_at])
+    pred, lo, hi, plo, phi = robust_fit.averaged_prediction(sel, X_all, inp.level)
+    X = sel.design(res.form, X_all)
     return [Prediction(at=dict(zip(res.form.inputs, map(float, X[i]))), loss=float(pred[i]), interval=_iv(lo[i], hi[i], inp.level),
                        prediction_interval=_iv(plo[i], phi[i], inp.level), **ext)
             for i, ext in enumerate(res.extrapolation(X))]
 
 
-def _validation(res: FitResult, table: RunTable, sel) -> list[dict]:
+def _validation(res: FitResult, table: RunTable, sel, sel_table: RunTable | None) -> list[dict]:
     if table.validation_X is None:
         return []
-    pred = res.predict(table.validation_X) if sel is None else robust_fit.averaged_prediction(sel, table.validation_X, 0.9)[0]
+    if sel is None:
+        pred = res.predict(table.validation_X)
+    else:  # scored by the candidates the selection averages, on the columns it was read with
+        pred = robust_fit.averaged_prediction(sel, sel_table.validation_X, 0.9)[0]
     return [{"at": dict(zip(res.form.inputs, map(float, x))), "loss": float(l), "predicted": float(p),
              "relative_error": float(p / l - 1)} for x, l, p in zip(table.validation_X, table.validation_y, pred)]
 
@@ -359,9 +182,14 @@ def run(inp: Input, progress=None) -> Output:
         table = replace(table, y=robust_fit.to_error(table.y))
         notes.append("direction higher_is_better: the fit is of 1 - metric (an error rate)")
     robust_fit.check_direction(table.X, table.y, form.inputs, inp.direction)
-    sel = None
+    sel, sel_table = None, None
     if auto:
         res, sel = _choose(inp, table, form.inputs)
+        sel_table = table
+        if res.form.inputs != form.inputs:  # the chosen form takes fewer columns (e.g. no U): its own table
+            table = _table(inp, res.form)
+            if inp.direction == "higher_is_better":
+                table = replace(table, y=robust_fit.to_error(table.y))
         form = res.form
     else:
         res = fit(form, table.X, table.y, objective=inp.objective, delta=inp.delta, weights=table.weights)
@@ -389,7 +217,7 @@ def run(inp: Input, progress=None) -> Output:
                                   f"from the law ({o['predicted']:.4g})" + ("; excluded and refitted" if outlier_refit else
                                                                             "; outliers='exclude' refits without it"))
                  for o in outliers]
-    selection, selected = _selection_out(sel) if sel is not None else (None, None)
+    selection, selected = robust_fit.selection_summary(sel) if sel is not None else (None, None)
     if sel is not None and sel.tie:
         notes.append(f"{len(sel.competitive)} candidates tie within noise ({', '.join(c.name for c in sel.competitive)}): "
                      "predictions are their geometric mean, and intervals span them (model uncertainty)")
@@ -405,7 +233,7 @@ def run(inp: Input, progress=None) -> Output:
         allocation_exponents=exponents, effects=_effects(inp, res, table.X), runs_used=runs_used,
         bootstrap=dump.get("bootstrap"), truncated=bool(res.bootstrap is not None and res.bootstrap.truncated),
         selection=selection, selected=selected, outliers=outliers,
-        outlier_refit=outlier_refit, validation=_validation(res, table, sel), notes=table.notes + notes + _notes(inp, res))
+        outlier_refit=outlier_refit, validation=_validation(res, table, sel, sel_table), notes=table.notes + notes + _notes(inp, res))
 
 
 def _covariance(res: FitResult) -> list[list[float]] | None:

@@ -10,7 +10,8 @@ from ..laws.fit import FitResult, fit
 from ..laws.forms import LawForm, candidate_forms, get_form
 from ..laws.select import DEFAULT_OBJECTIVES, Selection, select_form
 
-__all__ = ["check_direction", "off_trend_runs", "OUTLIER_Z", "auto_forms", "averaged_prediction", "DEFAULT_OBJECTIVES"]
+__all__ = ["check_direction", "off_trend_runs", "OUTLIER_Z", "auto_forms", "averaged_prediction", "DEFAULT_OBJECTIVES",
+           "selection_summary"]
 
 OUTLIER_Z = 3.5  # Iglewicz & Hoaglin's cut-off for the modified z-score (residual / 1.4826 MAD)
 
@@ -71,9 +72,9 @@ def off_trend_runs(res: FitResult, rows: np.ndarray, y: np.ndarray) -> list[dict
     return sorted(out, key=lambda o: -abs(o["robust_residual"]))
 
 
-def select(forms, X, y, weights, objectives, delta) -> Selection:
+def select(forms, X, y, weights, objectives, delta, inputs=None) -> Selection:
     try:
-        return select_form(forms, X, y, weights=weights, objectives=objectives, delta=delta)
+        return select_form(forms, X, y, weights=weights, objectives=objectives, delta=delta, inputs=inputs)
     except ValueError as exc:
         raise InputError(getattr(exc, "field", "form"), str(exc)) from None
 
@@ -87,11 +88,12 @@ def averaged_prediction(sel: Selection, X: np.ndarray, level: float) -> tuple[np
     z = ndtri(0.5 + level / 2)
     logs, bands = [], {"mean": ([], []), "prediction": ([], [])}
     for c in sel.competitive:
-        p = c.fit.predict(X)
+        Xc = sel.design(c.form, X)
+        p = c.fit.predict(Xc)
         logs.append(np.log(p))
         model = z * float(np.sqrt(np.mean(np.concatenate(c.fold_log_errors) ** 2)))
         for kind, (lows, highs) in bands.items():
-            _, lo, hi = c.fit.predict_interval(X, level, kind)
+            _, lo, hi = c.fit.predict_interval(Xc, level, kind)
             lows.append(p * np.exp(-np.hypot(np.log(p / lo), model)))
             highs.append(p * np.exp(np.hypot(np.log(hi / p), model)))
     pred = np.exp(np.mean(logs, axis=0))
@@ -107,3 +109,19 @@ def refit_without(res: FitResult, X, y, weights, flagged_rows: list[int], rows: 
               weights=None if weights is None else weights[keep])
     moved = {k: {"with": float(v), "without": float(new.params[k])} for k, v in res.params.items()}
     return new, {"excluded_rows": sorted(flagged_rows), "n_runs": int(keep.sum()), "params": moved}, keep
+
+
+def selection_summary(sel: Selection) -> tuple[list[dict], dict]:
+    """The scored candidates (best first) and the choice, as the tool reports them."""
+    competitive = {id(c) for c in sel.competitive}
+    rows = [{"form": c.form.name, "objective": c.objective, "heldout_error": c.heldout_error if not c.skipped else None,
+             "heldout_errors": c.heldout_errors, "competitive": id(c) in competitive, "skipped": c.skipped,
+             "params": c.fit.params if c.fit is not None else None}
+            for c in sorted(sel.candidates, key=lambda c: c.heldout_error)]
+    chosen = {"form": sel.best.form.name, "objective": sel.best.objective, "heldout_error": sel.best.heldout_error,
+              "main_scale": sel.main_scale, "fold_cuts": sel.fold_cuts, "dropped_cuts": sel.dropped_cuts,
+              "tie": sel.tie, "competitive": [c.name for c in sel.competitive],
+              "rule": "for each of the two largest distinct values of the main scale, fit on the runs below it and "
+                      "predict the runs at or above it; score = mean over folds of the mean absolute relative error; "
+                      "a fold with fewer than 3 distinct values below it identifies no candidate and is dropped"}
+    return rows, chosen

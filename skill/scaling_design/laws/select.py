@@ -74,6 +74,12 @@ class Selection:
     main_scale: str
     tie: bool
     dropped_cuts: list[float] = field(default_factory=list)  # folds whose training runs identify no candidate
+    inputs: tuple[str, ...] = ()   # the columns of the data; each form takes its own
+
+    def design(self, form: LawForm, X) -> np.ndarray:
+        """The columns of X (in `inputs` order) that `form` takes."""
+        X = np.asarray(X, float)
+        return X[:, [self.inputs.index(name) for name in form.inputs]]
 
     @property
     def heldout_log_rmse(self) -> float:
@@ -143,26 +149,36 @@ def held_out_identified(form: LawForm, values, X_train, X_test) -> bool:
 
 
 def select_form(forms: list[LawForm], X, y, *, weights=None, objectives=DEFAULT_OBJECTIVES,
-                delta: float = 1e-3) -> Selection:
-    """Score every form x objective by rolling extrapolation; fit the competitive ones on all data."""
+                delta: float = 1e-3, inputs: tuple[str, ...] | None = None) -> Selection:
+    """Score every form x objective by rolling extrapolation; fit the competitive ones on all data.
+
+    X holds the columns `inputs` (default: those of the form with the most inputs); each form is
+    fitted on the columns it takes, so a joint law and the data-constrained law (N, D, U) compete
+    on the same runs."""
     if not forms:
         raise LawInputError("form", "no candidate form takes these data's inputs")
+    inputs = tuple(inputs) if inputs else max((f.inputs for f in forms), key=len)
+    missing = [f.name for f in forms if set(f.inputs) - set(inputs)]
+    if missing:
+        raise LawInputError("candidates", f"candidates {missing} need inputs the data do not have ({list(inputs)})")
     X, y = np.asarray(X, float), np.asarray(y, float)
     main = forms[0].main_scale
-    scale = X[:, forms[0].inputs.index(main)]
+    scale = X[:, inputs.index(main)]
+    columns = {f.name: [inputs.index(name) for name in f.inputs] for f in forms}
     cuts, dropped = fold_cuts(scale)
     cands = [Candidate(f, o) for f in forms for o in objectives]
     for cand in cands:
-        _score(cand, X, y, weights, scale, cuts, delta)
+        _score(cand, X[:, columns[cand.form.name]], y, weights, scale, cuts, delta)
     scored = sorted((c for c in cands if not c.skipped), key=lambda c: c.heldout_error)
     if not scored:
         reasons = "; ".join(f"{c.name}: {c.skipped}" for c in cands)
         raise LawInputError("form", f"no candidate could be scored by rolling extrapolation ({reasons})")
     best = scored[0]
-    best.fit = fit(best.form, X, y, objective=best.objective, delta=delta, weights=weights)
+    best.fit = fit(best.form, X[:, columns[best.form.name]], y, objective=best.objective, delta=delta, weights=weights)
     n_heldout = sum(best.fold_sizes)
     margin = max(TIE_RELATIVE * best.heldout_error, best.fit.sigma_log / np.sqrt(max(n_heldout, 1)))
     competitive = [c for c in scored if c.heldout_error <= best.heldout_error + margin]
     for c in competitive[1:]:
-        c.fit = fit(c.form, X, y, objective=c.objective, delta=delta, weights=weights)
-    return Selection(cands, best, competitive, cuts, main, tie=len(competitive) > 1, dropped_cuts=dropped)
+        c.fit = fit(c.form, X[:, columns[c.form.name]], y, objective=c.objective, delta=delta, weights=weights)
+    return Selection(cands, best, competitive, cuts, main, tie=len(competitive) > 1, dropped_cuts=dropped,
+                     inputs=inputs)
