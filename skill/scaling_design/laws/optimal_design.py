@@ -155,14 +155,47 @@ def _rank_one(Minv: np.ndarray, r: np.ndarray, sign: float) -> np.ndarray:
     return Minv - sign * np.outer(u, u) / (1.0 + sign * r @ u)
 
 
+class _Scores:
+    """The gain of every candidate under the current M^-1, kept up to date by rank-one updates:
+    W = R M^-1 G^T (n, q) and d = diag(R M^-1 R^T) (n,), so each step costs O(n (p + q)) instead of
+    recomputing R M^-1 (O(n p^2)). Recomputed from scratch every REFRESH steps against drift."""
+
+    REFRESH = 256
+
+    def __init__(self, rows: np.ndarray, G: np.ndarray, Minv: np.ndarray):
+        self.rows, self.G = rows, G
+        self._reset(Minv)
+
+    def _reset(self, Minv: np.ndarray) -> None:
+        self.Minv = Minv
+        U = self.rows @ Minv
+        self.W, self.d, self.steps = U @ self.G.T, np.sum(U * self.rows, axis=1), 0
+
+    def gains(self) -> np.ndarray:
+        return np.sum(self.W**2, axis=1) / (1.0 + self.d)
+
+    def add(self, r: np.ndarray) -> None:
+        u = self.Minv @ r
+        c = 1.0 + r @ u
+        self.Minv = self.Minv - np.outer(u, u) / c
+        self.steps += 1
+        if self.steps >= self.REFRESH:
+            self._reset(self.Minv)
+            return
+        s = self.rows @ u
+        self.W -= np.outer(s, self.G @ u / c)
+        self.d -= s * s / c
+
+
 def _greedy(rows, costs, G, budget, Minv, max_repeats, max_runs, per_cost: bool):
     counts = np.zeros(costs.size, int)
     spent = 0.0
+    scores = _Scores(rows, G, Minv)
     while max_runs is None or counts.sum() < max_runs:
         ok = (counts < max_repeats) & (costs <= budget - spent + 1e-12 * budget)
         if not ok.any():
             break
-        score = _gains(Minv, rows, G)
+        score = scores.gains()
         if per_cost:
             score = score / costs
         score = np.where(ok, score, -np.inf)
@@ -171,8 +204,8 @@ def _greedy(rows, costs, G, budget, Minv, max_repeats, max_runs, per_cost: bool)
             break
         counts[best] += 1
         spent += costs[best]
-        Minv = _rank_one(Minv, rows[best], +1.0)
-    return counts, spent, Minv
+        scores.add(rows[best])
+    return counts, spent, scores.Minv
 
 
 def _removal_losses(Minv: np.ndarray, rows: np.ndarray, G: np.ndarray) -> np.ndarray:
