@@ -118,8 +118,10 @@ def test_the_reports_next_steps_succeed_on_the_filled_template(tmp_path, capsys,
                 .replace("<fit.json>", str(tmp_path / "fit.json")) for a in argv]
         assert main(argv) == 0, argv
     # validation rows are scored against the fit, not fitted
-    assert fit["n_runs"] == sum(r["role"] == "fit" for r in _rows(template.read_text())) or \
-        fit["n_runs"] == len(_rows(template.read_text()))
+    rows = _rows(template.read_text())
+    assert fit["n_runs"] == sum(r["role"] == "fit" for r in rows)
+    held = [r for r in rows if r["role"] == "validation"]
+    assert held and len(fit["validation"]) == len(held)
     for fitted, true in truth_keys.items():
         low, high = fit["intervals"][fitted]["low"], fit["intervals"][fitted]["high"]
         assert low <= TRUTH[true] <= high, (fitted, low, high)
