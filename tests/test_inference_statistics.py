@@ -104,3 +104,15 @@ def test_an_inference_plan_fits_a_throughput_latency_model_and_says_how(inferenc
     steps = plan.report_markdown.split("## Next steps", 1)[1]
     assert "throughput/latency model" in steps and "expected_tpot_s" in steps
     assert "fit_scaling_law" not in steps and "scaling-design fit" not in steps
+
+
+def test_an_inference_grid_holds_no_point_out_for_an_extrapolation_it_does_not_make():
+    from scaling_design.sops import level_specification as ls
+
+    out = ls.run(ls.Input(scaling_type="inference", factors=[{"name": "batch_size", "minimum": 1, "maximum": 256}]))
+    assert out.factors[0].held_out_level is None
+    assert "held_out_point" not in {c.check for c in out.feasibility_check}
+
+
+def test_the_inference_report_speaks_of_no_extrapolation(inference_plan):
+    assert "validating the extrapolation" not in inference_plan.report_markdown

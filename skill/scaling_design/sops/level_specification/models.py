@@ -252,7 +252,8 @@ class FactorLevels(BaseModel):
     shapes: list[ModelShape] = Field(description="Transformer shape per level (parameters factors only).")
     steps: list[int] = Field(description="Optimizer steps per level (tokens factors only).")
     held_out_level: float | None = Field(description="A larger point to run and hold out to validate the extrapolation; "
-                                                     "None for labels and general studies (nothing is extrapolated).")
+                                                     "None for labels, general studies and inference grids (nothing is "
+                                                     "extrapolated).")
     held_out_shape: ModelShape | None = Field(description="Shape of the held-out point (parameters factors only).")
     notes: list[str] = Field(default_factory=list, description="Per-factor notes: rounding to feasible values, the "
                                                                "two-levels-for-screening rule.")

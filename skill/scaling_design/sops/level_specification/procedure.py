@@ -148,6 +148,11 @@ def _resolve_defaults(inp: Input, table: dict, shape_defaults: dict, defaults: l
     return k, reps
 
 
+def _extrapolates(inp: Input) -> bool:
+    """Whether the study fits a law to extrapolate, so a larger point is held out to check it."""
+    return inp.study_kind == "scaling" and inp.scaling_type != "inference"
+
+
 def _level_factor(f: FactorRange, inp: Input, k_default: int, kind: str, rules: _ShapeRules, tokens_per_step: int,
                   table: dict) -> FactorLevels:
     if f.factor_type != "continuous":
@@ -163,7 +168,7 @@ def _level_factor(f: FactorRange, inp: Input, k_default: int, kind: str, rules: 
     ratio = float((targets[-1] / targets[0]) ** (1.0 / (k - 1))) if spacing == "geometric" else None
     levels, shapes, steps = _feasible(kind, targets, rules, tokens_per_step)
     held = _held_out(targets, spacing)
-    held_shape = search_shape(rules, held) if kind == "parameters" and inp.study_kind == "scaling" else None
+    held_shape = search_shape(rules, held) if kind == "parameters" and _extrapolates(inp) else None
     if held_shape is not None:
         held = float(held_shape.counted_params)
     elif kind == "tokens":
@@ -173,8 +178,8 @@ def _level_factor(f: FactorRange, inp: Input, k_default: int, kind: str, rules: 
     elif kind == "integer":
         held = float(round(held))
     decades = math.log10(max(levels) / min(levels))
-    if inp.study_kind == "general":
-        held = None  # nothing is extrapolated in a comparison
+    if not _extrapolates(inp):
+        held = None  # a comparison or a benchmark grid extrapolates nothing
     return FactorLevels(
         name=f.name, kind=kind, unit=f.unit, num_levels=k, levels=levels, target_levels=[float(t) for t in targets],
         spacing=spacing, ratio=ratio, decades_covered=decades,
@@ -278,7 +283,7 @@ def run(inp: Input) -> Output:
     hours = None if cost is None else float(gpu_hours(cost, peak, mfu))
     held_cost = _held_out_cost(inp, out_factors, tpp_default)
     compatible = None if cost is None or budget is None else cost <= budget
-    _budget_checks(cost, budget, held_cost, compatible, checks, held_out=inp.study_kind == "scaling")
+    _budget_checks(cost, budget, held_cost, compatible, checks, held_out=_extrapolates(inp))
     verdict = max((c.verdict for c in checks), key=_VERDICT_RANK.__getitem__, default="pass")
     return Output(
         scaling_type=inp.scaling_type, factors=out_factors, total_combinations=total, replicates=reps,
