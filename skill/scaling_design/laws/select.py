@@ -44,6 +44,8 @@ NULL_TOL = 1e-10         # singular values below this share of the largest (colu
 LEAK_TOL = 1e-3          # a free direction moving the held-out predictions by this share of their Jacobian: a ridge
 TIE_RELATIVE = 0.10
 FOLD_STARTS = 2  # grid starts polished per fold fit (plus the seed form's start); the full-data fits keep the default
+FULL_STARTS = 1  # grid starts of a full-data fit, beside its largest fold's optimum and the seed
+WARM_STARTS = 0  # grid starts beside the optimum another objective reached on the same fold (and the seed)
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Candidate:
     heldout_errors: list[float] = field(default_factory=list)   # per fold, mean |relative error|
     fold_sizes: list[int] = field(default_factory=list)
     fold_log_errors: list[np.ndarray] = field(default_factory=list)
+    fold_values: list[np.ndarray] = field(default_factory=list)  # each fold fit's parameters
     skipped: str | None = None
     fit: FitResult | None = None   # on all the data, for the competitive candidates
 
@@ -102,19 +105,27 @@ def fold_cuts(scale: np.ndarray) -> tuple[list[float], list[float]]:
     return kept, [c for c in cuts if c not in kept]
 
 
-def _score(cand: Candidate, X, y, w, scale, cuts, delta) -> None:
+def _score(cand: Candidate, X, y, w, scale, cuts, delta, warm: dict) -> None:
+    """Fit each fold and score its held-out runs. warm[(form, cut)] holds the optimum another
+    objective reached on the same fold: a start beside the global search's best (WARM_STARTS)."""
     p = cand.form.n_params
     for cut in cuts:
         train, test = scale < cut, scale >= cut
         if train.sum() < MIN_RUNS_PER_PARAM * p:
             cand.skipped = f"a fold leaves {int(train.sum())} runs for {p} parameters (needs {MIN_RUNS_PER_PARAM} per parameter)"
             return
+        key = (cand.form.name, cut)
+        seeded = _seed_from_fold(cand, cut, warm)
         try:
-            res = fit(cand.form, X[train], y[train], objective=cand.objective, delta=delta, top_starts=FOLD_STARTS,
-                      weights=None if w is None else w[train])
+            res = fit(cand.form, X[train], y[train], objective=cand.objective, delta=delta,
+                      top_starts=WARM_STARTS if key in warm else FOLD_STARTS, starts=warm.get(key, []) + seeded,
+                      weights=None if w is None else w[train], seed=not seeded)
         except (LawInputError, ValueError) as exc:
             cand.skipped = f"the fold fit failed: {exc}"
             return
+        cand.fold_values.append(res.values)
+        warm.setdefault(key, [res.values])
+        warm[(cand.form.name, cand.objective, cut)] = res.values
         with np.errstate(all="ignore"):
             pred = res.predict(X[test])
         if not np.all(np.isfinite(pred)) or np.any(pred <= 0):
@@ -129,6 +140,26 @@ def _score(cand: Candidate, X, y, w, scale, cuts, delta) -> None:
         cand.fold_log_errors.append(np.log(pred / y[test]))
 
 
+def _seed_from_fold(cand: Candidate, cut: float, warm: dict) -> list[np.ndarray]:
+    """The seed form's fit on this fold and objective (when it is a candidate too), mapped to a start
+    of this form: the start fit() would otherwise compute again."""
+    if cand.form.seed_from is None:
+        return []
+    name, mapping = cand.form.seed_from
+    values = warm.get((name, cand.objective, cut))
+    if values is None:
+        return []
+    start = np.asarray(mapping(np.asarray(values, float)), float)
+    return [start] if np.all(np.isfinite(start)) else []
+
+
+def _full_fit(cand: Candidate, X, y, weights, delta) -> FitResult:
+    """The candidate on all the data, started also from its largest fold's optimum (the same runs
+    but the held-out ones), beside the global search."""
+    return fit(cand.form, X, y, objective=cand.objective, delta=delta, weights=weights, starts=cand.fold_values[-1:],
+               top_starts=FULL_STARTS)
+
+
 def held_out_identified(form: LawForm, values, X_train, X_test) -> bool:
     """Do the training runs determine the predictions at the held-out runs? No when a null direction
     of the (column-equilibrated, log-scale) training Jacobian has a component in the held-out one."""
@@ -139,7 +170,7 @@ def held_out_identified(form: LawForm, values, X_train, X_test) -> bool:
         return False
     scale = np.linalg.norm(Jt, axis=0)
     scale = np.where(scale > 0, scale, 1.0)
-    _, sv, vt = np.linalg.svd(Jt / scale, full_matrices=True)
+    _, sv, vt = np.linalg.svd(Jt / scale, full_matrices=Jt.shape[0] < Jt.shape[1])  # vt spans every direction
     rank = int(np.sum(sv > NULL_TOL * sv[0])) if sv.size and sv[0] > 0 else 0
     free = vt[rank:]
     if not free.size:
@@ -167,18 +198,19 @@ def select_form(forms: list[LawForm], X, y, *, weights=None, objectives=DEFAULT_
     columns = {f.name: [inputs.index(name) for name in f.inputs] for f in forms}
     cuts, dropped = fold_cuts(scale)
     cands = [Candidate(f, o) for f in forms for o in objectives]
+    warm: dict = {}
     for cand in cands:
-        _score(cand, X[:, columns[cand.form.name]], y, weights, scale, cuts, delta)
+        _score(cand, X[:, columns[cand.form.name]], y, weights, scale, cuts, delta, warm)
     scored = sorted((c for c in cands if not c.skipped), key=lambda c: c.heldout_error)
     if not scored:
         reasons = "; ".join(f"{c.name}: {c.skipped}" for c in cands)
         raise LawInputError("form", f"no candidate could be scored by rolling extrapolation ({reasons})")
     best = scored[0]
-    best.fit = fit(best.form, X[:, columns[best.form.name]], y, objective=best.objective, delta=delta, weights=weights)
+    best.fit = _full_fit(best, X[:, columns[best.form.name]], y, weights, delta)
     n_heldout = sum(best.fold_sizes)
     margin = max(TIE_RELATIVE * best.heldout_error, best.fit.sigma_log / np.sqrt(max(n_heldout, 1)))
     competitive = [c for c in scored if c.heldout_error <= best.heldout_error + margin]
     for c in competitive[1:]:
-        c.fit = fit(c.form, X[:, columns[c.form.name]], y, objective=c.objective, delta=delta, weights=weights)
+        c.fit = _full_fit(c, X[:, columns[c.form.name]], y, weights, delta)
     return Selection(cands, best, competitive, cuts, main, tie=len(competitive) > 1, dropped_cuts=dropped,
                      inputs=inputs)

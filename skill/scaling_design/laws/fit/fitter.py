@@ -58,17 +58,18 @@ def _polish_starts(polisher: Polisher, grid_z: list, extra_z: list, first: int) 
 
 
 def fit(form: LawForm | str, X, y, *, objective: str = "huber-log", delta: float = DEFAULT_DELTA,
-        weights=None, starts: list | None = None, top_starts: int = TOP_STARTS) -> FitResult:
+        weights=None, starts: list | None = None, top_starts: int = TOP_STARTS, seed: bool = True) -> FitResult:
     """Fit a law to runs X (n, len(form.inputs)) with losses y.
 
     starts: optional extra starting points (public parameter arrays), always polished beside
-    the best variable-projection starts (at most `top_starts` of them).
+    the best variable-projection starts (at most `top_starts` of them). seed=False skips the
+    start from the form's seed form (its own fit), for a caller that passes that start itself.
     """
     form = get_form(form) if isinstance(form, str) else form
     objective = check_objective(objective, delta)
     X, y, w = validate_data(form, X, y, weights)
     polisher = Polisher(form, X, y, w, objective, delta)
-    extra = [np.asarray(s, float) for s in (starts or [])] + _seed_starts(form, X, y, w, objective, delta)
+    extra = [np.asarray(s, float) for s in (starts or [])] + (_seed_starts(form, X, y, w, objective, delta) if seed else [])
     grid = StartGrid(form, X)
     values, internal = grid.project(y, w, objective, polisher)
     order = [i for i in np.argsort(values) if np.isfinite(values[i])][:top_starts]
