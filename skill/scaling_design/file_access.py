@@ -97,21 +97,33 @@ def read_text(given: str, field: str, max_bytes: int = MAX_FILE_BYTES) -> str:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO or device must not block the call
     except OSError:
         raise InputError(field, f"{field} {given!r} is not a readable file") from None
-    with os.fdopen(fd, "rb") as handle:
+    try:
         _still_inside(fd, roots, field, given)
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
             raise too_big
-        try:
-            data = handle.read(max_bytes + 1)
-        except OSError:
-            raise InputError(field, f"{field} {given!r} is not a readable file") from None
+        data = _read_all(fd, max_bytes + 1)
+    except OSError:
+        raise InputError(field, f"{field} {given!r} is not a readable file") from None
+    finally:
+        os.close(fd)
     if len(data) > max_bytes:
         raise too_big
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(field, f"{field} {given!r} is not UTF-8 text (undecodable byte at offset {exc.start})") from None
+
+
+def _read_all(fd: int, limit: int) -> bytes:
+    chunks, size = [], 0
+    while size < limit:
+        chunk = os.read(fd, min(1 << 20, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _still_inside(fd: int, roots: tuple[Path, ...] | None, field: str, given: str) -> None:

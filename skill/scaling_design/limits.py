@@ -6,11 +6,18 @@ the call once the deadline has passed or the caller has gone (``Deadline.cancel(
 server when a client cancels or disconnects). A deadline is a ContextVar, so it follows the
 call onto the worker thread that runs it and stays out of every other call.
 
+A stage that reaches no check in time (a fit of 100,000 runs, a greedy selection over 20,000
+candidates) is stopped by ``enforced``: GRACE_S past the deadline, or at once on cancel, it
+raises ``Interrupted`` in the call's own thread (CPython's PyThreadState_SetAsyncExc), so the
+stage unwinds at its next bytecode, its ``finally`` blocks run, and the call ends with a refusal
+naming time_limit_s instead of running on and competing with every later call.
+
 Caps are computed with Python integers or logarithms, never with fixed-width products that
 wrap around (``np.prod`` of 16 levels of 16 factors is 0 in int64).
 """
 from __future__ import annotations
 
+import ctypes
 import math
 import threading
 import time
@@ -20,12 +27,18 @@ from contextvars import ContextVar
 
 from .errors import InputError
 
-__all__ = ["DEFAULT_TIME_LIMIT_S", "MAX_TIME_LIMIT_S", "MAX_FIT_RUNS", "Deadline", "call_deadline",
-           "current", "remaining", "check", "product_capped", "check_cap"]
+__all__ = ["DEFAULT_TIME_LIMIT_S", "MAX_TIME_LIMIT_S", "MAX_FIT_RUNS", "GRACE_S", "Deadline", "Interrupted",
+           "call_deadline", "enforced", "current", "remaining", "check", "product_capped", "check_cap"]
 
 DEFAULT_TIME_LIMIT_S = 120.0
 MAX_TIME_LIMIT_S = 3600.0
 MAX_FIT_RUNS = 100_000  # runs a fit accepts (a 100,000-run fit takes seconds, not minutes)
+GRACE_S = 0.4  # how long past its deadline a stage may take to return what it has before it is stopped
+
+
+class Interrupted(BaseException):
+    """Raised inside a call's thread when it ran past its deadline or was cancelled (a BaseException,
+    so a step's ``except Exception`` does not swallow it)."""
 
 
 class Deadline:
@@ -35,9 +48,25 @@ class Deadline:
         self.seconds = float(seconds)
         self.at = time.monotonic() + self.seconds
         self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: int | None = None  # the thread ``enforced`` may interrupt, while it runs the call
 
     def cancel(self) -> None:
         self._cancelled.set()
+        self.interrupt()
+
+    def interrupt(self) -> None:
+        """Raise Interrupted in the enforced thread, once, and only while it still runs the call."""
+        with self._lock:
+            if self._thread is not None:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread), ctypes.py_object(Interrupted))
+                self._thread = None
+
+    def refusal(self, stage: str) -> InputError:
+        if self.cancelled:
+            return InputError("time_limit_s", f"the call was cancelled by the client during {stage}")
+        return InputError("time_limit_s", f"time_limit_s = {self.seconds:g} s ran out during {stage}; raise "
+                                          "time_limit_s or ask for less work (fewer runs, replicates or simulations)")
 
     @property
     def cancelled(self) -> bool:
@@ -47,11 +76,8 @@ class Deadline:
         return 0.0 if self.cancelled else max(self.at - time.monotonic(), 0.0)
 
     def check(self, stage: str) -> None:
-        if self.cancelled:
-            raise InputError("time_limit_s", f"the call was cancelled by the client during {stage}")
-        if time.monotonic() > self.at:
-            raise InputError("time_limit_s", f"time_limit_s = {self.seconds:g} s ran out during {stage}; raise "
-                                             "time_limit_s or ask for less work (fewer runs, replicates or simulations)")
+        if self.cancelled or time.monotonic() > self.at:
+            raise self.refusal(stage)
 
 
 _CURRENT: ContextVar[Deadline | None] = ContextVar("scaling_design_deadline", default=None)
@@ -67,6 +93,28 @@ def call_deadline(deadline: Deadline | float | None) -> Iterator[Deadline | None
         yield deadline
     finally:
         _CURRENT.reset(token)
+
+
+@contextmanager
+def enforced(deadline: Deadline, stage: str) -> Iterator[Deadline]:
+    """Run the block in this thread under a hard stop: GRACE_S past the deadline (or on cancel) the
+    block is interrupted and the call refused as InputError on time_limit_s."""
+    try:
+        with deadline._lock:
+            deadline._thread = threading.get_ident()
+        timer = threading.Timer(deadline.remaining() + GRACE_S, deadline.interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            if deadline.cancelled:
+                raise Interrupted
+            yield deadline
+        finally:
+            timer.cancel()
+            with deadline._lock:
+                deadline._thread = None
+    except Interrupted:
+        raise deadline.refusal(stage) from None
 
 
 def current() -> Deadline | None:

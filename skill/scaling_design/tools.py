@@ -64,11 +64,11 @@ class ToolSpec:
              deadline: limits.Deadline | None = None) -> BaseModel:
         """Validate the arguments with the Input model and run the step within its time_limit_s.
 
-        A caller that may abandon the call passes its own ``deadline`` and cancels it; the step's
-        progress reports then stop the work at the next report."""
+        The step is stopped a moment past the deadline (limits.enforced) and refused naming
+        time_limit_s; a caller that may abandon the call passes its own ``deadline`` and cancels it."""
         inp = self.input_model.model_validate(arguments)
         deadline = deadline or limits.Deadline(inp.time_limit_s)
-        with limits.call_deadline(deadline):
+        with limits.enforced(deadline, self.name), limits.call_deadline(deadline):
             if not self.long_running:
                 return self.function(inp)
 

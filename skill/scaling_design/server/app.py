@@ -7,8 +7,8 @@ single pydantic parameter there becomes a nested ``$ref`` argument and the model
 cross-field validators would not run on the wire.
 
 A call runs on a worker thread under three bounds: the file-access rule (roots), its
-``time_limit_s`` (the server stops waiting a moment after it and cancels the work, which stops
-at its next check), and the client's own cancellation, which cancels the work the same way.
+``time_limit_s`` (the step is stopped a moment past it, see limits.enforced), and the client's
+cancellation or disconnection, which stops the step at once the same way.
 Failures never kill the server: bad input comes back as an ``isError`` result naming the
 field; an unexpected exception comes back as a fault without internals and is logged to stderr.
 """
@@ -41,7 +41,7 @@ __all__ = ["build_server", "SERVER_NAME", "INSTRUCTIONS"]
 
 SERVER_NAME = "scaling-design"
 PROGRESS_INTERVAL_S = 0.1  # at most ten progress notifications a second per call
-GRACE_S = 0.5  # how long past time_limit_s the server waits for a step to return what it has
+BACKSTOP_S = 0.8  # past time_limit_s the step is stopped (limits.enforced); the server stops waiting soon after
 
 logger = logging.getLogger("scaling_design.server")
 
@@ -130,7 +130,7 @@ async def _run_step(spec: ToolSpec, arguments: dict[str, Any], ctx: Any, access:
             return spec.call(arguments, progress=progress, deadline=deadline)
 
     try:
-        with anyio.move_on_after(deadline.seconds + GRACE_S):
+        with anyio.move_on_after(deadline.seconds + BACKSTOP_S):  # a step stuck inside one C call
             return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
         return error_result(f"Invalid input for {spec.name}: time_limit_s = {deadline.seconds:g} s ran out before "
                             "the tool finished; raise time_limit_s or ask for less work.")
@@ -140,7 +140,7 @@ async def _run_step(spec: ToolSpec, arguments: dict[str, Any], ctx: Any, access:
         logger.exception("tool %s raised", spec.name)
         return error_result(fault_text(spec.name))
     finally:
-        deadline.cancel()  # a cancelled or timed-out call stops its worker at the next check
+        deadline.cancel()  # a cancelled or timed-out call's thread is interrupted; a finished one is untouched
 
 
 def _result(name: str, output: Any) -> types.CallToolResult:

@@ -203,7 +203,7 @@ def assemble(inp, fi_out, ls_out, ms_out, dm_out, ss_out, bc_out, gate, replicat
         summary=summary, checks=checks, verdict=verdict, reasons=reasons, defaults_used=defaults,
         warnings=[{"step": name, **w} for name, o in steps.items() if o is not None
                   for w in _dump(o).get("warnings", [])],
-        report_markdown="",
+        report_markdown="", truncated=bool(ss_out.truncated or (bc_out is not None and bc_out.truncated)),
         **_record(scaling_type, table, fi_out, ms_out, target, total_flops, total_hours, replicates, inp.seed))
     from ..report import render_plan  # jinja2 only when a plan is rendered
 

@@ -111,6 +111,8 @@ class Summary(BaseModel):
 
 
 class Output(BaseModel):
+    truncated: bool = Field(False, description="The time bound (time_limit_s) cut a step's Monte Carlo short "
+                                               "(sample_size_estimation or budget_constrained_design).")
     question: str = Field(description="The research question, as given.")
     scaling_type: str = Field(description="The scaling type studied (given or inferred).")
     factor_identification: fi.Output = Field(description="Step 1: scaling axes, responses, controls, conventions.")

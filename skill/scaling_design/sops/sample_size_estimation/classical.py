@@ -5,7 +5,7 @@ import math
 from typing import Any
 
 
-from ... import knowledge
+from ... import knowledge, limits
 from ...errors import InputError
 from ..design_matrix_construction import NamedValue as DefaultUsed, StepWarning
 from .models import MAX_EFFECT, MIN_EFFECT, EFFECT_MULTIPLIERS, Input, Output, SampleSizeResult, SensitivityRow
@@ -29,6 +29,16 @@ def _with_margin(total: int, margin: float) -> int:
 
 
 # -- classical power analysis ----------------------------------------------------------------
+def _bounded(engine: type) -> type:
+    """The statsmodels power class with the call's deadline checked at every power evaluation, so
+    a root search that cannot converge stops at time_limit_s instead of running on."""
+    def power(self, *args, **kwargs):
+        limits.check("the power solve")
+        return engine.power(self, *args, **kwargs)
+
+    return type(f"Bounded{engine.__name__}", (engine,), {"power": power})
+
+
 class _Power:
     """One statsmodels power class behind a uniform (effect, runs per group, power) interface."""
 
@@ -36,8 +46,8 @@ class _Power:
         from statsmodels.stats import power as smp  # slow import: only when a classical design is asked
 
         self.inp, self.kind = inp, inp.design_type
-        self.engine = {"two_sample": smp.TTestIndPower, "paired": smp.TTestPower, "one_sample": smp.TTestPower,
-                       "anova": smp.FTestAnovaPower, "regression": smp.FTestPowerF2}[self.kind]()
+        self.engine = _bounded({"two_sample": smp.TTestIndPower, "paired": smp.TTestPower, "one_sample": smp.TTestPower,
+                                "anova": smp.FTestAnovaPower, "regression": smp.FTestPowerF2}[self.kind])()
 
     def _signed(self, effect):
         return -effect if (self.kind in ("two_sample", "paired", "one_sample") and self.inp.alternative == "smaller"

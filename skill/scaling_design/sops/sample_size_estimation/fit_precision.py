@@ -305,7 +305,8 @@ def _fit_output(inp, form, prior, prior_source, label, truth, base, curve, neede
     parameters = {"form": form.name, "quantity": label, "target_relative_error": inp.target_relative_error,
                   "percentile": inp.percentile, "scan": inp.scan, "n_sims": inp.n_sims, "failed_run_margin": margin,
                   "objective": inp.objective, "delta": inp.delta}
-    return Output(design_type="fit_precision", solved_for=inp.scan, missing=[inp.scan], parameters=parameters,
+    truncated = any(w.code in ("time_limit_reached", "simulation_truncated") for w in warnings)
+    return Output(truncated=truncated, design_type="fit_precision", solved_for=inp.scan, missing=[inp.scan], parameters=parameters,
                   result=result, sensitivity=[], fit_precision=precision_out,
                   precision_sensitivity=_noise_sensitivity(inp, curve, pick, noise.sigma, margin),
                   assumptions=[f"the truth is the prior law ({prior_source})",
