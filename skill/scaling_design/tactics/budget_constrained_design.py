@@ -666,7 +666,10 @@ a locally optimal design at the prior law (default the Epoch refit of Chinchilla
 or only D, its one-axis form L = E' + A x^-alpha at the fixed resource) with the Epoch noise level.
 Reports the predicted precision, a Monte Carlo check with the real fitter (switch off with
 monte_carlo_sims: 0), and a comparison with an evenly thinned grid and cheapest-first runs of the same budget.
-Sequential mode: pass `completed_runs` (with losses) to get the next runs. Next: run them, then fit_scaling_law.
+For a loss target the design hedges across law families (hedge) and a stress check simulates laws it did not
+assume, comparing the selection with random picks of the same cost (random_design_better when they win).
+Sequential mode: pass `completed_runs` (with losses) to get the next runs; the family is then chosen from them by
+rolling extrapolation. Next: run them, then fit_scaling_law (form auto).
 """
 
 EXAMPLE: dict[str, Any] = {
