@@ -1,8 +1,9 @@
 """Serving: stdio, or streamable HTTP with DNS-rebinding protection for whatever host is bound.
 
 The SDK turns its Host/Origin check on only for 127.0.0.1, localhost and ::1; here the allowed
-lists always follow the bound host and port (plus the loopback names when the host is a
-loopback address), so a page that rebinds its own name to this port gets 421. A host outside
+lists always follow the bound host and port (plus the loopback names for a loopback host, and
+the machine's own names and addresses for 0.0.0.0 or ::), so a page that rebinds its own name
+to this port gets 421. A host outside
 127.0.0.0/8 and ::1 is refused unless ``allow_remote`` is set.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = ["serve", "is_loopback", "transport_security", "RemoteHostRefused"]
 
 logger = logging.getLogger("scaling_design.server")
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+WILDCARDS = ("0.0.0.0", "::")
 
 
 class RemoteHostRefused(ValueError):
@@ -48,11 +50,25 @@ def _host_literal(host: str) -> str:
         return host
 
 
+def _machine_names() -> list[str]:
+    """This machine's own names and addresses: what a client reaching a wildcard bind puts in Host."""
+    names = [socket.gethostname(), socket.getfqdn()]
+    try:
+        names += [info[4][0].split("%")[0] for info in socket.getaddrinfo(socket.gethostname(), None)]
+    except OSError:
+        pass
+    return names
+
+
 def transport_security(host: str, port: int) -> TransportSecuritySettings:
-    """Host and Origin values a request may carry: the bound host:port, and loopback names for a loopback bind."""
+    """Host and Origin values a request may carry: the bound host:port, loopback names for a loopback
+    bind, and the machine's own names and addresses for a wildcard bind (0.0.0.0 or ::)."""
     names = [_host_literal(host)]
-    if is_loopback(host):
-        names += [n for n in LOOPBACK_NAMES if n not in names]
+    if is_loopback(host) or host.strip("[]") in WILDCARDS:
+        names += list(LOOPBACK_NAMES)
+    if host.strip("[]") in WILDCARDS:
+        names += [_host_literal(n) for n in _machine_names()]
+    names = list(dict.fromkeys(names))
     hosts = [f"{n}:{port}" for n in names]
     origins = [f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")]
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)

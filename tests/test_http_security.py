@@ -1,0 +1,98 @@
+"""Streamable HTTP: DNS-rebinding protection follows whatever host is bound; remote hosts need --allow-remote."""
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from scaling_design.server.http import check_host, is_loopback, transport_security
+
+INIT = (b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+        b'"capabilities":{},"clientInfo":{"name":"t","version":"0"}}}')
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _serve(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "scaling_design", "serve", "--http", *args],
+                            env={**os.environ, "SCALING_DESIGN_CACHE": "off"}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_up(proc: subprocess.Popen, host: str, port: int) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+            return
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, "the HTTP server did not come up"
+            time.sleep(0.1)
+
+
+def _post(connect: str, port: int, host_header: str) -> int:
+    conn = http.client.HTTPConnection(connect, port, timeout=10)
+    conn.putrequest("POST", "/mcp", skip_host=True)
+    for key, value in (("Host", host_header), ("Content-Type", "application/json"),
+                       ("Accept", "application/json, text/event-stream"), ("Content-Length", str(len(INIT)))):
+        conn.putheader(key, value)
+    conn.endheaders(INIT)
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def test_the_allowed_hosts_follow_the_bound_host_and_port():
+    settings = transport_security("127.0.0.2", 8123)
+    assert settings.enable_dns_rebinding_protection
+    assert "127.0.0.2:8123" in settings.allowed_hosts and "localhost:8123" in settings.allowed_hosts
+    assert all(h.endswith(":8123") for h in settings.allowed_hosts)
+    assert "http://127.0.0.2:8123" in settings.allowed_origins
+    wildcard = transport_security("0.0.0.0", 80).allowed_hosts
+    assert f"{socket.gethostname()}:80" in wildcard and "localhost:80" in wildcard
+    assert not any(h.startswith("evil.example") for h in wildcard)
+    assert transport_security("::1", 80).allowed_hosts[0] == "[::1]:80"
+
+
+def test_only_loopback_hosts_are_served_without_allow_remote():
+    assert is_loopback("127.0.0.2") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3") and not is_loopback("::")
+    with pytest.raises(ValueError, match="--allow-remote"):
+        check_host("0.0.0.0", allow_remote=False)
+    check_host("0.0.0.0", allow_remote=True)
+
+
+def test_serving_0_0_0_0_without_allow_remote_is_refused():
+    proc = _serve("--host", "0.0.0.0", "--port", str(_free_port("127.0.0.1")))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "--allow-remote" in err
+
+
+@pytest.mark.slow
+def test_a_rebinding_host_header_gets_421_at_127_0_0_2_and_at_0_0_0_0_with_allow_remote():
+    servers = []
+    for bind, connect, extra in (("127.0.0.2", "127.0.0.2", ()), ("0.0.0.0", "127.0.0.1", ("--allow-remote",))):
+        port = _free_port(connect)
+        servers.append((_serve("--host", bind, "--port", str(port), *extra), bind, connect, port))
+    try:
+        for proc, bind, connect, port in servers:
+            _wait_up(proc, connect, port)
+            assert _post(connect, port, "evil.example") == 421
+            assert _post(connect, port, f"evil.example:{port}") == 421
+            assert _post(connect, port, f"{bind}:{port}") == 200
+    finally:
+        for proc, *_ in servers:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
