@@ -6,7 +6,7 @@ from joblib import parallel_config
 
 from scaling_design import knowledge
 from scaling_design.laws.bootstrap import bootstrap
-from scaling_design.laws.fit import Refitter, fit
+from scaling_design.laws.fit import GRID_KEEP, Refitter, fit
 from scaling_design.laws.parallel import PARALLEL_MIN_TASKS, resolve_jobs
 from scaling_design.laws.results import LawInputError
 from scaling_design.laws.simulate import NoiseModel, monte_carlo, simulate_losses
@@ -54,7 +54,7 @@ def test_monte_carlo_gives_the_same_refits_serial_and_on_two_processes():
     two = monte_carlo("chinchilla", PARAMS, X, n_sims=16, seed=5, n_jobs=2)
     assert np.array_equal(serial.values, two.values)
     assert np.array_equal(serial.n_starts, two.n_starts) and serial.n_starts.min() >= 1
-    assert serial.n_grid == 169
+    assert serial.n_grid == GRID_KEEP
 
 
 def test_bootstrap_gives_the_same_replicates_serial_and_on_two_processes(small_fit):

@@ -86,7 +86,7 @@ class MonteCarloResult:
     elapsed_s: float
     seed: int
     n_starts: np.ndarray | None = None  # (n_done,) polishes per refit: the truth plus grid starts that beat it
-    n_grid: int = 0                     # variable-projection starts ranked for every refit
+    n_grid: int = 0                     # variable-projection starts projected for every refit (the best on the truth)
 
     def param(self, name: str) -> np.ndarray:
         if name not in self.param_names:
@@ -126,7 +126,7 @@ def monte_carlo(form: LawForm | str, params, X, *, noise: NoiseModel = NoiseMode
     X = as_design(form, X)
     truth = form.as_array(params)
     clean = form.predict(truth, X)
-    refitter = Refitter(form, X, objective=objective, delta=delta, grid_starts=top_starts)
+    refitter = Refitter(form, X, objective=objective, delta=delta, grid_starts=top_starts, reference=clean)
     jobs = resolve_jobs(n_jobs, n_sims)
     start, results = time.perf_counter(), []
 

@@ -21,8 +21,8 @@ from .polish import AMP_FLOOR, GRAD_TOL, Polisher
 from .result import FitResult, OptimizerReport
 from .starts import StartGrid
 from .validate import VALUE_RANGE, validate_data
-from .warm import Refit, Refitter
+from .warm import GRID_KEEP, Refit, Refitter
 
 __all__ = ["FitResult", "OptimizerReport", "fit", "validate_data", "objective_value", "Polisher",
-           "StartGrid", "Refit", "Refitter", "TOP_STARTS", "FIRST_STARTS", "AGREE_RTOL", "GRAD_TOL",
+           "StartGrid", "Refit", "Refitter", "GRID_KEEP", "TOP_STARTS", "FIRST_STARTS", "AGREE_RTOL", "GRAD_TOL",
            "AMP_FLOOR", "VALUE_RANGE"]

@@ -71,7 +71,7 @@ def fit(form: LawForm | str, X, y, *, objective: str = "huber-log", delta: float
     polisher = Polisher(form, X, y, w, objective, delta)
     extra = [np.asarray(s, float) for s in (starts or [])] + (_seed_starts(form, X, y, w, objective, delta) if seed else [])
     grid = StartGrid(form, X)
-    values, internal = grid.project(y, w, objective, polisher)
+    values, internal, _ = grid.project(y, w, objective, polisher)
     order = [i for i in np.argsort(values) if np.isfinite(values[i])][:top_starts]
     with np.errstate(**_QUIET):
         grid_z = [polisher.to_z(internal[i]) for i in order]

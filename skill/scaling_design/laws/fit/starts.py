@@ -69,8 +69,8 @@ class StartGrid:
         out._kept = (self._kept[0][:, idx], self._kept[1][:, idx])
         return out
 
-    def project(self, y: np.ndarray, w: np.ndarray | None, objective: str, polisher) -> tuple[np.ndarray, np.ndarray]:
-        """(objective value, internal parameter vector) of every grid start with a finite fit, for losses y.
+    def project(self, y: np.ndarray, w: np.ndarray | None, objective: str, polisher) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(objective value, internal parameter vector, grid row) of every grid start with a finite fit, for losses y.
 
         Weighted least squares on the loss (minus the form's offset), with relative-error
         weights for log objectives (a first-order match to log residuals); the objective is
@@ -80,32 +80,44 @@ class StartGrid:
         row_w = np.ones_like(y) if w is None else np.sqrt(w)
         if is_log(objective):
             row_w = row_w / y
-        values, starts = [], []
+        values, starts, index, first = [], [], [], 0
         with np.errstate(**_QUIET):
             for grid, phis, offsets in self._chunks():
-                preds, internal = _project(grid, phis, offsets, y, row_w)
+                preds, internal, found = _project(grid, phis, offsets, y, row_w)
                 values.append(polisher.values_of_predictions(preds, rows=self.rows))
                 starts.append(internal)
-        return np.concatenate(values), np.concatenate(starts)
+                index.append(found + first)
+                first += len(grid)
+        return np.concatenate(values), np.concatenate(starts), np.concatenate(index)
+
+    def best(self, k: int, y: np.ndarray, w: np.ndarray | None, objective: str, polisher) -> "StartGrid":
+        """The grid cut to its k best starts for losses y (the starts a refit of nearby losses needs)."""
+        values, _, index = self.project(y, w, objective, polisher)
+        order = index[np.argsort(values, kind="stable")][:k]
+        out = StartGrid.__new__(StartGrid)
+        out.form, out.design, out.rows, out.X, out.grid = self.form, self.design, self.rows, self.X, self.grid[order]
+        out._kept = None if self._kept is None else (self._kept[0][order], self._kept[1][order])
+        return out
 
 
-def _project(grid, phis, offsets, y, row_w) -> tuple[np.ndarray, np.ndarray]:
-    """Predictions and internal vectors (amplitudes then grid values) of the grid points with a finite,
-    non-zero amplitude fit. Solved for all points at once by the normal equations; those whose
+def _project(grid, phis, offsets, y, row_w) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Predictions, internal vectors (amplitudes then grid values) and indices of the grid points with
+    a finite, non-zero amplitude fit. Solved for all points at once by the normal equations; those whose
     solution has a negative amplitude are re-solved as non-negative least squares."""
     A = phis * row_w[None, :, None]
     b = (y[None, :] - offsets) * row_w[None, :]
     finite = np.all(np.isfinite(A), axis=(1, 2)) & np.all(np.isfinite(b), axis=1)
+    index = np.flatnonzero(finite)
     if not finite.all():
         A, b, grid, phis, offsets = A[finite], b[finite], grid[finite], phis[finite], offsets[finite]
     if A.shape[2] == 0:  # no amplitudes: every finite start stands as it is
-        return offsets, grid
+        return offsets, grid, index
     amps = _amplitudes(A, b)
     keep = np.any(amps > 0, axis=1)
     if not keep.all():
-        amps, grid, phis, offsets = amps[keep], grid[keep], phis[keep], offsets[keep]
+        amps, grid, phis, offsets, index = amps[keep], grid[keep], phis[keep], offsets[keep], index[keep]
     preds = (phis @ amps[..., None])[..., 0] + offsets
-    return preds, np.concatenate([amps, grid], axis=1)
+    return preds, np.concatenate([amps, grid], axis=1), index
 
 
 def _amplitudes(A: np.ndarray, b: np.ndarray) -> np.ndarray:
