@@ -59,7 +59,8 @@ def _pool(inp: Input, defaults: list[NamedValue]) -> tuple[np.ndarray, np.ndarra
     defaults.append(NamedValue(name="candidates", value=f"{inp.n_count} sizes {inp.n_min:g}-{inp.n_max:g} x "
                                f"{inp.tokens_per_param_count} tokens/param {inp.tokens_per_param_min:g}-"
                                f"{inp.tokens_per_param_max:g}, geometric",
-                               source="SCALING_NOTES, Levels: geometric spacing; vary D/N to separate alpha from beta"))
+                               source="geometric spacing in N and D/N; varying D/N at each N separates alpha from beta "
+                                      "(Hoffmann et al. 2022, sections 3.1-3.3)"))
     X = np.array([(n, r * n) for n in Ns for r in ratios])
     levels = np.array([(i, j) for i in range(len(Ns)) for j in range(len(ratios))])
     return X, 6.0 * X[:, 0] * X[:, 1], levels
