@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -182,3 +183,21 @@ async def test_every_tool_answers_within_two_seconds_of_a_one_second_limit_on_it
                 assert "time_limit_s" in _answer(result), name
             elif name in inputs:
                 assert result.structured_content["truncated"] is True, name
+
+
+def _markdown_lines_are_plain(markdown: str) -> None:
+    for line in markdown.splitlines():
+        assert not line.lstrip().startswith(("# Inj", "|a|", "| a | b |")) and line.strip() not in ("|---|", "|---|---|")
+    assert "<script>" not in markdown and not re.search(r"(?<!\\)\]\(http", markdown)
+
+
+def test_free_text_in_the_report_adds_no_heading_table_or_html():
+    from scaling_design.report import environment, render_step
+
+    with pytest.raises(ValueError, match="primary_metric` must be a one-line metric name"):
+        get_tool("metric_specification").call({"scaling_type": "model", "primary_metric": "loss\n# Inj\n<b>"})
+    metric = "loss # Inj |a| *x* [l](http://e)"
+    out = get_tool("metric_specification").call({"scaling_type": "model", "primary_metric": metric})
+    _markdown_lines_are_plain(render_step("metric_specification", out))
+    question = "What scales?\n# Injected heading\n| a | b |\n|---|---|\n<script>alert(1)</script> [x](http://e)"
+    _markdown_lines_are_plain(environment().from_string("**Question:** {{ q | text }}").render(q=question))

@@ -7,10 +7,12 @@ whole plan from those sections. User text (a question, a factor name) only ever
 arrives as data inside ``out``: no string from an input is compiled as a
 template, and the sandbox refuses attribute tricks in the templates themselves.
 Autoescape is off because the output is markdown, not HTML; the ``cell`` filter
-makes a value safe inside a markdown table row.
+makes a value safe inside a markdown table row, and ``text`` renders a caller's free text
+(the question, metric and factor names) as literal inline text.
 
 Filters: ``num`` (4 significant digits: 1.23e+09, 0.3473, 512), ``pct``
-(0.123 -> 12.3%), ``cell`` (no pipes or newlines), ``sci`` (always 1.23e+09).
+(0.123 -> 12.3%), ``cell`` (no pipes, newlines or HTML), ``text`` (caller's text, all markdown
+escaped), ``sci`` (always 1.23e+09).
 """
 from __future__ import annotations
 
@@ -71,10 +73,22 @@ def sci(value: Any, digits: int = 3) -> str:
     return f"{x:.{digits - 1}e}"
 
 
+_INLINE = str.maketrans({"\\": "\\\\", "`": "\\`", "*": "\\*", "_": "\\_", "[": "\\[", "]": "\\]",
+                         "#": "\\#", "|": "\\|", "!": "\\!", "<": "&lt;", ">": "&gt;", "&": "&amp;",
+                         "\r": " ", "\n": " "})
+
+
 def cell(value: Any) -> str:
-    """A value that cannot break a markdown table row."""
-    text = "" if value is None else str(value)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    """A value that cannot break a markdown table row (no pipes, newlines or HTML)."""
+    shown = "" if value is None else str(value)
+    shown = shown.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return shown.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def text(value: Any) -> str:
+    """Free text from a caller (a question, a metric name) as literal inline markdown: one line, every
+    markdown and HTML character escaped, so it can add no heading, table, link, emphasis or tag."""
+    return ("" if value is None else " ".join(str(value).split())).translate(_INLINE)
 
 
 @lru_cache(maxsize=1)
@@ -87,7 +101,7 @@ def environment() -> SandboxedEnvironment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(num=num, pct=pct, sci=sci, cell=cell)
+    env.filters.update(num=num, pct=pct, sci=sci, cell=cell, text=text)
     return env
 
 

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from pydantic import BaseModel, Field, create_model
 
 from . import limits
+from .finite import refuse_non_finite
 
 __all__ = ["ToolSpec", "TOOLS", "get_tool", "tool_names"]
 
@@ -67,6 +68,7 @@ class ToolSpec:
         The step is stopped a moment past the deadline (limits.enforced) and refused naming
         time_limit_s; a caller that may abandon the call passes its own ``deadline`` and cancels it."""
         inp = self.input_model.model_validate(arguments)
+        refuse_non_finite(inp)
         deadline = deadline or limits.Deadline(inp.time_limit_s)
         with limits.enforced(deadline, self.name), limits.call_deadline(deadline):
             if not self.long_running:

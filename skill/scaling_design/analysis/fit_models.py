@@ -1,7 +1,7 @@
 """fit_scaling_law's input and output models: the runs, the options, and what a fit returns."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -45,6 +45,7 @@ class Point(BaseModel):
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    NON_FINITE_OK: ClassVar[tuple[str, ...]] = ("param_bounds",)  # an open bound is [0, inf)
     form: str = Field("chinchilla", max_length=500, description=(
         "Law form: power (A x^-alpha), kaplan ((x/X_c)^-alpha), saturating (E + A x^-alpha), chinchilla "
         "(E + A/N^alpha + B/D^beta), broken (one smooth break), data_constrained (Muennighoff 2023, needs U), "
@@ -74,7 +75,7 @@ class Input(BaseModel):
     delta: float = Field(1e-3, ge=1e-8, le=1.0, description="Huber delta on log residuals (Hoffmann 2022 used 1e-3).")
     bootstrap: int = Field(0, ge=0, le=MAX_BOOTSTRAP, description=(
         f"Bootstrap replicates for intervals (0 = asymptotic only; use >= 1000 to report; cap {MAX_BOOTSTRAP})."))
-    seed: int = Field(0, description="Seed of the bootstrap resampling.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of the bootstrap resampling.")
     level: float = Field(0.95, gt=0.5, lt=1.0, description="Confidence level of the intervals.")
     predict_at: list[Point] | None = Field(None, description="Points to predict the loss at, with intervals.")
     compute_budgets: list[float] | None = Field(None, description=(

@@ -176,7 +176,10 @@ class _SharedModel:
 
 def _f_test(rss_restricted, rss_full, df_num, df_denom) -> FTest:
     rss_restricted = max(rss_restricted, rss_full)  # nested: the restricted fit cannot beat the full one
-    stat = ((rss_restricted - rss_full) / df_num) / (rss_full / df_denom) if rss_full > 0 else np.inf
+    if rss_full > 1e-300:
+        stat = ((rss_restricted - rss_full) / df_num) / (rss_full / df_denom)
+    else:  # exact fits (no noise, e.g. flat losses): no difference is F = 0; any difference is as large as a float goes
+        stat = 0.0 if rss_restricted <= 1e-300 else float(np.finfo(float).max)
     return FTest(float(stat), int(df_num), int(df_denom), float(fdtrc(df_num, df_denom, stat)),
                  float(rss_restricted), float(rss_full))
 

@@ -76,6 +76,9 @@ class Input(BaseModel):
     def _metric(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             raise ValueError("`primary_metric` must be a metric name or absent; got an empty string")
+        if value is not None and any(c in value for c in "\r\n<>") or (value and not value.isprintable()):
+            raise ValueError("`primary_metric` must be a one-line metric name without '<', '>' or control "
+                             "characters, e.g. 'validation loss' or 'pass@1'")
         return value.strip() if value is not None else None
 
     @model_validator(mode="after")

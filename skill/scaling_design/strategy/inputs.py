@@ -53,8 +53,9 @@ def _fixed_tokens(inp: Input, fi_out: fi.Output, defaults: list) -> float | None
         return inp.fixed_tokens
     n_axis = _axis(fi_out, "parameters")
     n_max = inp.scale_max or (n_axis.maximum if n_axis is not None else None)
-    if n_max is None:
-        return None
+    if n_max is None:  # e.g. a mixture of experts, whose axes are active and total parameters
+        raise InputError("fixed_tokens", "this model study has no `parameters` axis to size its data from: give "
+                                         "fixed_tokens (training tokens of every model, e.g. 2e10) or scale_max")
     tokens = 20.0 * n_max
     _default(defaults, "fixed_tokens", tokens, f"20 x the largest model ({n_max:.3g}); {TOKENS_PER_PARAMETER_SOURCE}")
     return tokens

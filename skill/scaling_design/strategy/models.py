@@ -23,6 +23,11 @@ TOKENS_PER_PARAMETER_SOURCE = "Hoffmann et al. 2022: about 20 training tokens pe
 LEVEL_RTOL = 1e-6
 
 
+# The ranges the steps accept for what these fields become (budget_constrained_design's target_N, target_D and
+# target_compute), so the strategy refuses a value up front, by its own field name, before any simulation.
+PARAMS, TOKENS, COMPUTE = (1e4, 1e15), (1e6, 1e17), (1e12, 1e30)
+
+
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -54,17 +59,17 @@ class Input(BaseModel):
         "the budget."))
     num_levels: int | None = Field(None, ge=3, le=16, description=(
         "Scale points per axis. Absent: level_specification's default inside the Budget Gate (4-8)."))
-    fixed_tokens: float | None = Field(None, gt=0, allow_inf_nan=False, description=(
+    fixed_tokens: float | None = Field(None, ge=TOKENS[0], le=TOKENS[1], allow_inf_nan=False, description=(
         "Model scaling: training tokens of every model. Absent: 20 x the largest model (it is then trained "
         "compute-optimally, the others on the same data)."))
-    fixed_parameters: float | None = Field(None, gt=0, allow_inf_nan=False, description=(
+    fixed_parameters: float | None = Field(None, ge=PARAMS[0], le=PARAMS[1], allow_inf_nan=False, description=(
         "Data scaling: parameters of the one model trained on growing data; inference: parameters of the model "
         "served. Absent: data scaling takes the largest token level / 20; inference needs it."))
-    target_parameters: float | None = Field(None, gt=0, allow_inf_nan=False, description=(
+    target_parameters: float | None = Field(None, ge=PARAMS[0], le=PARAMS[1], allow_inf_nan=False, description=(
         "Model scaling: the larger model whose loss the law must predict (the extrapolation target)."))
-    target_tokens: float | None = Field(None, gt=0, allow_inf_nan=False, description=(
+    target_tokens: float | None = Field(None, ge=TOKENS[0], le=TOKENS[1], allow_inf_nan=False, description=(
         "Data scaling: the larger token count whose loss the law must predict."))
-    target_compute: float | None = Field(None, gt=0, allow_inf_nan=False, description=(
+    target_compute: float | None = Field(None, ge=COMPUTE[0], le=COMPUTE[1], allow_inf_nan=False, description=(
         "Compute-optimal scaling: the training budget (FLOPs) whose optimal N the study must pin down. Absent: "
         "100 x the largest planned budget."))
     primary_metric: str | None = Field(None, max_length=80, description=(
@@ -77,7 +82,7 @@ class Input(BaseModel):
         "percentile of its relative error, e.g. 0.05 = 5%."))
     n_sims: int = Field(100, ge=20, le=2000, description=(
         "Simulated data sets per step of the Monte Carlo sample-size curve (more = steadier, slower)."))
-    seed: int = Field(0, ge=0, description="Seed for every random step (run order, run seeds, simulations).")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed for every random step (run order, run seeds, simulations).")
     time_limit_s: float = Field(120.0, gt=0, le=600, description="Wall-clock bound on the Monte Carlo steps, seconds.")
 
     @model_validator(mode="after")

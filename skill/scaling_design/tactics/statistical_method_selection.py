@@ -68,7 +68,7 @@ class Input(BaseModel):
     outliers_expected: bool = Field(True, description="Some runs may be off the trend (instabilities, a bad node, a mis-set hyperparameter).")
     bootstrap: int | None = Field(None, ge=0, le=10000, description="Bootstrap replicates for fit_config; default 1000 (at least 1,000 for reported intervals).")
     level: float = Field(0.95, gt=0.5, lt=1, description="Confidence level of the intervals.")
-    seed: int = Field(0, ge=0, description="Seed of the bootstrap, passed on in fit_config.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of the bootstrap, passed on in fit_config.")
     # -- compare_arms -----------------------------------------------------------------------------
     arms_form: Literal["auto", "power", "saturating"] = Field("auto", description=(
         "Law fitted to each arm: auto (default) tests the log-log curvature and takes saturating (E + A x^-alpha) when "

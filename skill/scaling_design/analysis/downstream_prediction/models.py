@@ -48,7 +48,7 @@ class Input(BaseModel):
     bootstrap: int = Field(1000, ge=0, le=MAX_BOOTSTRAP, description=(
         "Bootstrap replicates over runs, each refitting both steps (0 = no intervals)."))
     level: float = Field(0.9, gt=0.5, lt=1.0, description="Confidence level of the intervals.")
-    seed: int = Field(0, description="Seed of the bootstrap resampling.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of the bootstrap resampling.")
 
     @model_validator(mode="after")
     def _one_source(self):

@@ -37,7 +37,7 @@ class Input(BaseModel):
         "Bootstrap replicates of the joint-law fit (resampling runs), for its intervals, the bias interval and "
         "the expected regret (0 = none; use >= 1000 to report)."))
     level: float = Field(0.95, gt=0.5, lt=1.0, description="Confidence level of the intervals.")
-    seed: int = Field(0, description="Seed of both bootstraps.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of both bootstraps.")
     time_limit_s: float = Field(120.0, gt=0, le=3600, description="Time bound on the joint-law bootstrap (seconds).")
 
     @model_validator(mode="after")

@@ -128,7 +128,7 @@ class Input(BaseModel):
     spacing: Spacing = Field("geometric", description="geometric (default: equal ratios), linear, log_uniform "
                                                       "(endpoints kept, interior points stratified at random in log "
                                                       "space with `seed`), or custom (each factor's custom_levels).")
-    seed: int = Field(0, ge=0, description="Seed for log_uniform spacing.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed for log_uniform spacing.")
     parameter_counting: Literal["non_embedding", "total"] = Field(
         "non_embedding", description="Which count a parameter level targets: non_embedding (Kaplan) or total "
                                      "(Hoffmann, embeddings included). Both are reported.")

@@ -21,6 +21,16 @@ from .models import (
 
 
 # -- fit precision ---------------------------------------------------------------------------------
+def _check_prior_bounds(form, params: dict[str, float]) -> None:
+    """Each prior value inside the form's own parameter bounds (the fitter's), as the other steps check theirs."""
+    bad = {k: v for k, v in params.items()
+           if not (np.isfinite(v) and form.bounds[k][0] <= v <= form.bounds[k][1] and abs(v) <= MAX_SCALE)}
+    if bad:
+        allowed = {k: [form.bounds[k][0], min(form.bounds[k][1], MAX_SCALE)] for k in bad}
+        raise InputError("prior_params", f"prior_params must be finite and within the bounds of form {form.name!r} "
+                                         f"{allowed}; got {bad}")
+
+
 def _prior(inp: Input, defaults: list[DefaultUsed]):
     if inp.prior_params is not None:
         if inp.form is None:
@@ -30,6 +40,7 @@ def _prior(inp: Input, defaults: list[DefaultUsed]):
         extra = [n for n in inp.prior_params if n not in form.param_names]
         if missing or extra:
             raise InputError("prior_params", f"prior_params for form {form.name!r} must have exactly {list(form.param_names)}; missing {missing}, unknown {extra}")
+        _check_prior_bounds(form, inp.prior_params)
         return form, dict(inp.prior_params), inp.prior_source or "prior_params (given)"
     name = inp.prior_law
     if name is None:

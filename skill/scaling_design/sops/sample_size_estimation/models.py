@@ -108,7 +108,7 @@ class Input(BaseModel):
     n_sims: int = Field(200, ge=20, le=MAX_SIMS_PER_STEP, description=f"Simulated data sets per step of the curve (cap {MAX_SIMS_PER_STEP}).")
     stop_when_reached: bool = Field(True, description="Stop the curve at the first step that meets the target (saves time).")
     time_limit_s: float = Field(120.0, gt=0, le=MAX_TIME_S, description=f"Wall-clock bound for the whole Monte Carlo, seconds (cap {MAX_TIME_S:g}).")
-    seed: int = Field(0, ge=0, description="Seed of the simulation; same input, same output.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of the simulation; same input, same output.")
 
     @field_validator("tokens_per_param")
     @classmethod
