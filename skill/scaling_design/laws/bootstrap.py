@@ -142,7 +142,7 @@ def bootstrap(result: FitResult, X, y, *, weights=None, n_boot: int = 1000, seed
     rng = np.random.default_rng(seed)
     resamples = [_resample(groups, members, rng) for _ in range(n_boot)]
     refitter = Refitter(form, X, objective=result.objective_name, delta=result.delta, grid_starts=1, reference=y, weights=w)
-    jobs = resolve_jobs(n_jobs, n_boot)
+    jobs = resolve_jobs(n_jobs, n_boot, time_limit_s)
     rows: list = []
     every = max(1, n_boot // 20)
     start = time.perf_counter()

@@ -127,7 +127,7 @@ def monte_carlo(form: LawForm | str, params, X, *, noise: NoiseModel = NoiseMode
     truth = form.as_array(params)
     clean = form.predict(truth, X)
     refitter = Refitter(form, X, objective=objective, delta=delta, grid_starts=top_starts, reference=clean)
-    jobs = resolve_jobs(n_jobs, n_sims)
+    jobs = resolve_jobs(n_jobs, n_sims, time_limit_s)
     start, results = time.perf_counter(), []
 
     def consume(rows) -> bool:
