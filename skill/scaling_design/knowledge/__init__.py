@@ -56,6 +56,11 @@ def budget_gate(scaling_type: str) -> dict[str, Any]:
     return row
 
 
+def hardware_names() -> list[str]:
+    """The accelerators the GPU-hour conversions know (the `hardware` enum of every schema)."""
+    return sorted(k for k in _read("defaults")["hardware"] if k != "source")
+
+
 def hardware_peak(name: str) -> float:
     """Dense BF16 peak FLOP/s of an accelerator by name (A100, H100, ...)."""
     table = _read("defaults")["hardware"]

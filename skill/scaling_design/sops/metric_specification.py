@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .. import knowledge
-from .factor_identification import DefaultUsed, Finding, check_scaling_type
+from .factor_identification import SCALING_TYPES, DefaultUsed, Finding, check_scaling_type
 from .metric_protocols import scaling_protocol, scaling_reporting
 from .metric_general import (GENERAL_REPLICATES, GENERAL_REPLICATES_SOURCE, general_protocol, general_reporting,
                              general_significance)
@@ -30,7 +30,7 @@ class Input(BaseModel):
     study_kind: Literal["scaling", "general"] = Field(
         "scaling", description="scaling (default): a scaling study, scaling_type required; general: a comparison of "
                                "conditions (ablation, hyperparameter or architecture choice) with n_conditions.")
-    scaling_type: str | None = Field(None, description="One of data, model, compute_optimal, inference, custom "
+    scaling_type: str | None = Field(None, json_schema_extra={"enum": [*SCALING_TYPES, None]}, description="One of data, model, compute_optimal, inference, custom "
                                                        "(required when study_kind is scaling).")
     n_conditions: int | None = Field(None, ge=2, le=100, description="general: conditions compared (e.g. 3 dropout "
                                                                     "rates); required when study_kind is general.")

@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .. import knowledge
 from ..sops import design_matrix_construction as dmc
 from ..sops import factor_identification as fi
 from ..sops import level_specification as ls
@@ -40,10 +41,10 @@ class Input(BaseModel):
         "the question."))
     budget_flops: float | None = Field(None, gt=0, allow_inf_nan=False, description=(
         "Training compute available for the whole study, FLOPs (C = 6ND per run)."))
-    budget_gpu_hours: float | None = Field(None, gt=0, allow_inf_nan=False, description=(
+    budget_gpu_hours: float | None = Field(None, gt=0, le=1e12, allow_inf_nan=False, description=(
         "GPU-hours available for the whole study; converted with the hardware peak and mfu. Used when "
         "budget_flops is absent."))
-    hardware: str = Field("H100", description="Accelerator: A100, H100, H200, V100, TPUv4 or MI300X.")
+    hardware: str = Field("H100", json_schema_extra={"enum": knowledge.hardware_names()}, description="Accelerator: A100, H100, H200, V100, TPUv4 or MI300X.")
     mfu: float | None = Field(None, gt=0, le=1, allow_inf_nan=False, description=(
         "Model FLOPs utilisation in (0, 1]. Absent: 0.40 (knowledge default)."))
     system: Literal[fi.SYSTEMS] = Field("decoder_only_transformer", description=(  # type: ignore[valid-type]

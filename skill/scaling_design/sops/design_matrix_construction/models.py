@@ -172,7 +172,7 @@ class Input(BaseModel):
         default_factory=list, max_length=1000,
         description="Counted training FLOPs per token for each N level (same order as N's levels), e.g. from "
                     "DeepSeek's 72 n_layer d^2 + 12 n_layer d l_seq x 3; default 6N.")
-    hardware: str = Field(default="H100", description="Accelerator whose dense BF16 peak converts FLOPs to GPU-hours "
+    hardware: str = Field(default="H100", json_schema_extra={"enum": knowledge.hardware_names()}, description="Accelerator whose dense BF16 peak converts FLOPs to GPU-hours "
                                                       "(A100, H100, H200, V100, TPUv4, MI300X).")
     mfu: float | None = Field(default=None, gt=0.0, le=1.0,
                               description="Model FLOPs utilisation assumed for GPU-hours (default 0.40).")
@@ -221,7 +221,7 @@ class Input(BaseModel):
 
 class NamedValue(BaseModel):
     name: str = Field(description="Default's name.")
-    value: Any = Field(description="The value used.")
+    value: float | int | str | bool | list | dict | None = Field(description="The value used.")
     source: str = Field(description="Where the default comes from.")
 
 

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ... import knowledge
+
 
 SCALING_TYPES = ("data", "model", "compute_optimal", "inference", "custom")
 # Caps on budgets: far beyond any training run (the largest are near 1e26-1e27 FLOPs), low enough that every
@@ -49,7 +51,7 @@ class Input(BaseModel):
                     "with model size at a fixed 20B-token budget?'. Used to infer the scaling type when "
                     "scaling_type is absent.")
     scaling_type: str | None = Field(
-        None, description="One of data, model, compute_optimal, inference, custom. Absent: inferred from keywords of "
+        None, json_schema_extra={"enum": [*SCALING_TYPES, None]}, description="One of data, model, compute_optimal, inference, custom. Absent: inferred from keywords of "
                           "the question (the output says which words decided it).")
     system: Literal[SYSTEMS] = Field(
         "decoder_only_transformer",
@@ -75,7 +77,7 @@ class Input(BaseModel):
         None, gt=0, le=MAX_BUDGET_GPU_HOURS, allow_inf_nan=False,
         description="Total GPU-hours available (at most 1e12); converted to FLOPs with `hardware` peak and `mfu`. "
                     "Ignored when budget_flops is given.")
-    hardware: str = Field("H100", description="Accelerator for the GPU-hour conversion (A100, H100, H200, V100, TPUv4, "
+    hardware: str = Field("H100", json_schema_extra={"enum": knowledge.hardware_names()}, description="Accelerator for the GPU-hour conversion (A100, H100, H200, V100, TPUv4, "
                                              "MI300X).")
     mfu: float | None = Field(None, gt=0, le=1, allow_inf_nan=False,
                               description="Model FLOPs utilisation in (0, 1]. Absent: the knowledge default (0.40).")

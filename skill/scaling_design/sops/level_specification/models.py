@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..factor_identification import MAX_BUDGET_GPU_HOURS, DefaultUsed, Finding, check_scaling_type
+from ... import knowledge
+from ..factor_identification import MAX_BUDGET_GPU_HOURS, SCALING_TYPES, DefaultUsed, Finding, check_scaling_type
 
 
 Spacing = Literal["geometric", "linear", "log_uniform", "custom"]
@@ -108,7 +109,7 @@ class FactorRange(BaseModel):
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    scaling_type: str | None = Field(None, description="One of data, model, compute_optimal, inference, custom; sets "
+    scaling_type: str | None = Field(None, json_schema_extra={"enum": [*SCALING_TYPES, None]}, description="One of data, model, compute_optimal, inference, custom; sets "
                                                        "the default number of levels (Budget Gate) and the checks. "
                                                        "Required for study_kind scaling; general studies are custom.")
     study_kind: StudyKind = Field(
@@ -161,7 +162,7 @@ class Input(BaseModel):
     budget_gpu_hours: float | None = Field(None, le=MAX_BUDGET_GPU_HOURS,
                                           description="GPU-hours available, at most 1e12 (used when budget_flops is "
                                                       "absent).")
-    hardware: str = Field("H100", description="Accelerator for GPU-hour figures (A100, H100, H200, V100, TPUv4, "
+    hardware: str = Field("H100", json_schema_extra={"enum": knowledge.hardware_names()}, description="Accelerator for GPU-hour figures (A100, H100, H200, V100, TPUv4, "
                                              "MI300X).")
     mfu: float | None = Field(None, gt=0, le=1, allow_inf_nan=False,
                               description="Model FLOPs utilisation. Absent: the knowledge default (0.40).")

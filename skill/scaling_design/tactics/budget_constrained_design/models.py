@@ -97,7 +97,7 @@ class Input(BaseModel):
     monte_carlo_sims: int = Field(default=200, ge=0, description=f"Simulated studies per design (0 switches the "
                                   f"check off; cap {MAX_SIMULATIONS}).")
     time_limit_s: float = Field(default=60.0, gt=0, le=600, description="Time bound of the whole Monte Carlo check.")
-    hardware: str = Field(default="H100", description="Accelerator for GPU-hours (A100, H100, H200, V100, TPUv4, "
+    hardware: str = Field(default="H100", json_schema_extra={"enum": knowledge.hardware_names()}, description="Accelerator for GPU-hours (A100, H100, H200, V100, TPUv4, "
                                                       "MI300X).")
     mfu: float | None = Field(default=None, gt=0, le=1, description="Model FLOPs utilisation (default 0.40).")
     seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Seed of the Monte Carlo check and the run seeds.")
