@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ... import knowledge
 from ..design_stress import StressCheck
+from .plan_rules import CutStep
 from ...sops.design_matrix_construction import NamedValue, StepWarning
 
 
@@ -52,9 +53,15 @@ class Input(BaseModel):
 
     budget: float = Field(gt=0, le=1e30, allow_inf_nan=False,
                           description="The budget for the new runs, in `budget_unit` (at most 1e30).")
-    budget_unit: Literal["flops", "gpu_hours", "runs"] = Field(
+    budget_unit: Literal["flops", "gpu_hours", "runs", "usd", "wall_clock_hours"] = Field(
         default="flops", description="Unit of `budget`: training FLOPs, GPU-hours (converted with `hardware` peak and "
-                                     "`mfu`), or a number of runs.")
+                                     "`mfu`), a number of runs, money (usd, at `usd_per_gpu_hour`) or wall-clock hours "
+                                     "(on `n_gpus` GPUs in parallel).")
+    usd_per_gpu_hour: float | None = Field(default=None, gt=0, le=1e5, allow_inf_nan=False, description=(
+        "Price of one GPU-hour of `hardware` in US dollars; needed for budget_unit usd (prices vary by provider and "
+        "contract, so there is no default)."))
+    n_gpus: int | None = Field(default=None, ge=1, le=1_000_000, description=(
+        "GPUs working in parallel; needed for budget_unit wall_clock_hours (budget x n_gpus GPU-hours)."))
     scaling_type: Literal["data", "model", "compute_optimal", "inference"] = Field(
         default="compute_optimal", description="Budget Gate row the verdict uses (the seed's table).")
     target: Literal["loss", "n_opt", "exponents"] = Field(
@@ -121,6 +128,10 @@ class Input(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Input":
+        if self.budget_unit == "usd" and self.usd_per_gpu_hour is None:
+            raise ValueError("budget_unit 'usd' needs `usd_per_gpu_hour` (the price of one GPU-hour); got none")
+        if self.budget_unit == "wall_clock_hours" and self.n_gpus is None:
+            raise ValueError("budget_unit 'wall_clock_hours' needs `n_gpus` (GPUs running in parallel); got none")
         if not self.candidates:
             if self.n_min >= self.n_max:
                 raise ValueError(f"`n_min` must be < `n_max`; got {self.n_min:g} >= {self.n_max:g}")
@@ -142,6 +153,8 @@ class Input(BaseModel):
 class BudgetSummary(BaseModel):
     given: float = Field(description="The budget as given.")
     unit: str = Field(description="Its unit.")
+    usd: float | None = Field(None, description="The budget in money at `usd_per_gpu_hour` (when given).")
+    wall_clock_hours: float | None = Field(None, description="Hours on `n_gpus` GPUs in parallel (when given).")
     flops: float | None = Field(description="The budget in FLOPs (None for a budget in runs).")
     gpu_hours: float | None = Field(description="The budget in GPU-hours at `hardware` and `mfu`.")
     hardware: str = Field(description="Accelerator assumed.")
@@ -221,6 +234,11 @@ class Output(BaseModel):
     predicted_sd_per_target: dict[str, float | None] = Field(description="Predicted sd of each target component.")
     comparisons: list[DesignComparison] = Field(description="Chosen vs naive designs of the same budget.")
     monte_carlo: MonteCarloSummary | None = Field(description="The Monte Carlo check (None when switched off).")
+    cut_order: list[CutStep] = Field(default_factory=list, description=(
+        "If the budget shrinks, cut the chosen runs in this order: each step drops the run whose loss raises the "
+        "target's predicted variance least per unit of cost saved, with the predicted sd after the cut."))
+    stopping_rules: list[str] = Field(default_factory=list, description="When to stop buying runs, and when to stop "
+                                                                        "and re-plan.")
     stress_check: StressCheck | None = Field(None, description=(
         "For a loss target under the joint law: the selected runs and random picks of the same cost, simulated from "
         "laws other than the prior (joint_nbeta, Farseer) and fitted with the joint law; None when the Monte Carlo "

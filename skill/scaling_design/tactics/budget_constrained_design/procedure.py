@@ -16,6 +16,7 @@ from ...laws.optimal_design import (cheapest_first, greedy_select, information_m
 from ...sops.design_matrix_construction import NamedValue, StepWarning, to_csv
 from .checks import (_classical, _comparison, _comparison_warnings, _gate, _mc_errors, _pool_exhausted, _run_rows,
                      _target_warnings)
+from .plan_rules import cut_order, gpu_hours_of_budget, stopping_rules, wall_clock_warning
 from .models import STRESS_SHARE, STRESS_SIMS, BudgetSummary, Input, MonteCarloSummary, Output
 from .setup import _Law, _choose_law, _noise, _pool, _prior, _target
 
@@ -33,11 +34,13 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
     if inp.budget_unit == "runs":
         unit_costs, budget_cost, budget_flops = np.ones(len(X)), float(inp.budget), None
     else:
-        budget_flops = float(inp.budget if inp.budget_unit == "flops" else
-                             flops_from_gpu_hours(inp.budget, peak, mfu))
+        budget_flops = float(inp.budget if inp.budget_unit == "flops" else flops_from_gpu_hours(
+            gpu_hours_of_budget(inp.budget, inp.budget_unit, inp.usd_per_gpu_hour, inp.n_gpus), peak, mfu))
         unit_costs, budget_cost = flops, budget_flops
-    budget = BudgetSummary(given=inp.budget, unit=inp.budget_unit, flops=budget_flops,
-                           gpu_hours=float(gpu_hours(budget_flops, peak, mfu)) if budget_flops else None,
+    budget_hours = float(gpu_hours(budget_flops, peak, mfu)) if budget_flops else None
+    budget = BudgetSummary(given=inp.budget, unit=inp.budget_unit, flops=budget_flops, gpu_hours=budget_hours,
+                           usd=budget_hours * inp.usd_per_gpu_hour if budget_hours and inp.usd_per_gpu_hour else None,
+                           wall_clock_hours=budget_hours / inp.n_gpus if budget_hours and inp.n_gpus else None,
                            hardware=inp.hardware, peak_flops=peak, mfu=mfu)
 
     # sequential mode: the runs already done inform the design (and the prior, once there are enough)
@@ -140,6 +143,9 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
         stress_warnings(stress, warnings)
 
     run_rows = _run_rows(X, flops, idx, inp.seed, peak, mfu)
+    if inp.budget_unit == "wall_clock_hours":
+        wall_clock_warning(np.array([r["gpu_hours"] for r in run_rows]), inp.budget, inp.n_gpus, warnings)
+    cuts = cut_order(rows, sel.counts, idx, [r["run_id"] for r in run_rows], unit_costs, flops, G, done_M)
     cols = ["run_id", "N", "D", "C", "tokens_per_param", "seed", "gpu_hours"]
     var_each = sel.variances
     per_target = {n: (float(np.sqrt(v)) if np.isfinite(v) else None) for n, v in zip(target_names, var_each)}
@@ -153,16 +159,19 @@ def run(inp: Input, progress: Callable[[float, float, str], None] | None = None)
         runs=run_rows, csv=to_csv(run_rows, cols),
         results_template_csv=to_csv([dict(r, loss=None) for r in run_rows], cols + ["loss"]),
         total_cost_flops=float(flops[idx].sum()), total_gpu_hours=float(gpu_hours(flops[idx].sum(), peak, mfu)),
-        predicted_sd=float(np.sqrt(total_var)) if np.isfinite(total_var) else None,
+        predicted_sd=_sd(total_var),
         predicted_sd_per_target=per_target, comparisons=comparisons, monte_carlo=mc_summary, stress_check=stress,
-        truncated=bool(mc_summary is not None and mc_summary.truncated),
+        truncated=bool((mc_summary is not None and mc_summary.truncated) or (stress is not None and stress.truncated)),
+        cut_order=cuts, stopping_rules=stopping_rules(len(idx), "space-filling" in sel.rule, _sd(total_var),
+                                                      target_info["quantity"]),
         next_step=("run the chosen runs, fill `loss` in the results template and call fit_scaling_law; to add runs "
                    "later, call budget_constrained_design again with them as `completed_runs`"),
         defaults_used=defaults, warnings=warnings)
 
 
 DESCRIPTION = """
-Choose which runs to do under a budget (FLOPs, GPU-hours or a number of runs), and say what precision they buy.
+Choose which runs to do under a budget (FLOPs, GPU-hours, a number of runs, money or wall-clock hours), and say what
+precision they buy, in which order to cut them if the budget shrinks, and when to stop.
 
 Use after design_matrix_construction (pass its runs as `candidates`, or let the tool build a geometric pool of
 N x tokens-per-parameter) when the full grid is too expensive. Returns the seed's Budget Gate verdict (pass,
@@ -191,3 +200,7 @@ EXAMPLE: dict[str, Any] = {
     "monte_carlo_sims": 50,
     "seed": 0,
 }
+
+
+def _sd(variance: float) -> float | None:
+    return float(np.sqrt(variance)) if np.isfinite(variance) else None
