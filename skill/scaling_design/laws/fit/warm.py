@@ -52,7 +52,8 @@ class Refitter:
         if reference is not None:  # keep the starts that rank best on losses like the ones to come
             reference = np.asarray(reference, float)
             pol = Polisher(self.form, self.X, reference, weights, self.objective, delta)
-            grid = grid.best(GRID_KEEP, reference, weights, self.objective, pol)
+            best = grid.best(GRID_KEEP, reference, weights, self.objective, pol)
+            grid = best if len(best) else grid  # no start fits the reference: keep them all
         self.grid = grid
         self.grid_starts = grid_starts
 
