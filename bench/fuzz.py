@@ -35,7 +35,9 @@ async def main(n_calls: int, seed: int, limit_s: float) -> int:
         tools = (await client.list_tools()).tools
         plan = plan_calls(tools, {n: s.example for n, s in TOOLS.items()}, n_calls, seed)
         print(f"{len(plan)} calls planned over {len(tools)} tools in {time.perf_counter() - start:.1f} s", flush=True)
-        await run_calls(client, plan, tally, limit_s)
+        for i in range(0, len(plan), 500):  # a line every 500 calls, so a long run shows where it stands
+            await run_calls(client, plan[i:i + 500], tally, limit_s)
+            print(f"[{time.perf_counter() - start:.0f} s] " + tally.report().splitlines()[0], flush=True)
     print(f"done in {time.perf_counter() - start:.0f} s")
     print(tally.report())
     return 1 if tally.bad() else 0
