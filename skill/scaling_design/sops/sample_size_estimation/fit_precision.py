@@ -342,7 +342,8 @@ def _noise_sensitivity(inp, curve, pick, sigma: float, margin: float) -> list[Pr
         if hit is not None:
             reps, runs, how = hit.replicates, _with_margin(hit.runs, margin), "the curve's point, error x noise multiplier"
         else:  # beyond the curve: more replicates of the last design, error / sqrt(replicates)
-            need = math.ceil(pick.replicates * (m * pick.error_percentile / inp.target_relative_error) ** 2 - 1e-9)
+            ratio = m * pick.error_percentile / inp.target_relative_error  # a tiny target would overflow the square
+            need = math.ceil(pick.replicates * ratio ** 2 - 1e-9) if ratio < 1e6 else MAX_REPLICATES + 1
             ok = need <= MAX_REPLICATES
             reps, runs = (need, _with_margin(need * pick.points, margin)) if ok else (None, None)
             how = f"extrapolated from {pick.replicates} replicate(s) as error / sqrt(replicates)"
