@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from scaling_design import cli, outputs
+from scaling_design import outputs
+from scaling_design.cli import commands as cli_commands
 from scaling_design.cli import load_example, main
 from scaling_design.outputs import MANIFEST_NAME, atomic_write, write_outputs
 from scaling_design.results_carry import carry_over
@@ -24,13 +25,13 @@ def plan():
 
 @pytest.fixture
 def cached_plan(plan, monkeypatch):
-    real = cli.get_tool
+    real = cli_commands.get_tool
 
     class _Cached:
         def call(self, arguments):
             return plan
 
-    monkeypatch.setattr(cli, "get_tool", lambda name: _Cached() if name == "scaling_design" else real(name))
+    monkeypatch.setattr(cli_commands, "get_tool", lambda name: _Cached() if name == "scaling_design" else real(name))
     return plan
 
 
