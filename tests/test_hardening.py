@@ -201,3 +201,35 @@ def test_free_text_in_the_report_adds_no_heading_table_or_html():
     _markdown_lines_are_plain(render_step("metric_specification", out))
     question = "What scales?\n# Injected heading\n| a | b |\n|---|---|\n<script>alert(1)</script> [x](http://e)"
     _markdown_lines_are_plain(environment().from_string("**Question:** {{ q | text }}").render(q=question))
+
+
+def _untyped_properties(node, path: str = "") -> list[str]:
+    found = []
+    if isinstance(node, dict):
+        for name, prop in (node.get("properties") or {}).items():
+            if isinstance(prop, dict) and not ({"type", "anyOf", "oneOf", "allOf", "$ref", "enum", "const"} & set(prop)):
+                found.append(f"{path}.{name}")
+        for key, value in node.items():
+            found += _untyped_properties(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for value in node:
+            found += _untyped_properties(value, path)
+    return found
+
+
+def test_the_schemas_declare_a_type_for_every_property_and_the_enums_and_bounds_the_code_enforces():
+    from scaling_design.knowledge import hardware_names
+    from scaling_design.server import flat_input_schema
+
+    for name, spec in TOOLS.items():
+        schema = flat_input_schema(spec.input_model)
+        assert not _untyped_properties(schema), name
+        assert not _untyped_properties(spec.output_model.model_json_schema(mode="serialization")), name
+        props = schema["properties"]
+        if "hardware" in props:
+            assert props["hardware"]["enum"] == hardware_names(), name
+        if "seed" in props:
+            assert (props["seed"]["minimum"], props["seed"]["maximum"]) == (0, 2**32 - 1), name
+        assert props["time_limit_s"]["exclusiveMinimum"] == 0, name
+        scaling = props.get("scaling_type", {})
+        assert not scaling or "enum" in scaling or any("enum" in o for o in scaling.get("anyOf", [])), name
