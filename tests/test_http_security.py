@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import socket
 import subprocess
@@ -39,16 +40,17 @@ def _wait_up(proc: subprocess.Popen, host: str, port: int) -> None:
             time.sleep(0.1)
 
 
-def _post(connect: str, port: int, host_header: str) -> int:
+def _post(connect: str, port: int, host_header: str, body: bytes = INIT) -> tuple[int, str]:
     conn = http.client.HTTPConnection(connect, port, timeout=10)
     conn.putrequest("POST", "/mcp", skip_host=True)
     for key, value in (("Host", host_header), ("Content-Type", "application/json"),
-                       ("Accept", "application/json, text/event-stream"), ("Content-Length", str(len(INIT)))):
+                       ("Accept", "application/json, text/event-stream"), ("Content-Length", str(len(body)))):
         conn.putheader(key, value)
-    conn.endheaders(INIT)
-    status = conn.getresponse().status
+    conn.endheaders(body)
+    response = conn.getresponse()
+    status, text = response.status, response.read().decode(errors="replace")
     conn.close()
-    return status
+    return status, text
 
 
 def test_the_allowed_hosts_follow_the_bound_host_and_port():
@@ -86,9 +88,15 @@ def test_a_rebinding_host_header_gets_421_at_127_0_0_2_and_at_0_0_0_0_with_allow
     try:
         for proc, bind, connect, port in servers:
             _wait_up(proc, connect, port)
-            assert _post(connect, port, "evil.example") == 421
-            assert _post(connect, port, f"evil.example:{port}") == 421
-            assert _post(connect, port, f"{bind}:{port}") == 200
+            assert _post(connect, port, "evil.example")[0] == 421
+            assert _post(connect, port, f"evil.example:{port}")[0] == 421
+            assert _post(connect, port, f"evil.example:{port}", b'{"not": "json-rpc"}')[0] == 421
+            assert _post(connect, port, f"{bind}:{port}")[0] == 200
+        proc, bind, connect, port = servers[0]
+        for body, code in ((b'{"not": "json-rpc"}', -32600), (b"not json", -32700), (b"[]", -32600)):
+            status, text = _post(connect, port, f"{bind}:{port}", body)
+            assert status == 400 and json.loads(text)["error"]["code"] == code
+            assert "validation error" not in text.lower() and "Error" not in text
     finally:
         for proc, *_ in servers:
             proc.terminate()

@@ -9,6 +9,7 @@ to this port gets 421. A host outside
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import socket
 
@@ -80,12 +81,71 @@ def check_host(host: str, allow_remote: bool) -> None:
                                 "reach it could call the tools; pass --allow-remote to serve it anyway")
 
 
+class JsonRpcBodyCheck:
+    """ASGI middleware: a POST whose body is not a JSON-RPC 2.0 message (or batch) gets the protocol's own
+    -32600 / -32700 error, never the transport's validation text."""
+
+    def __init__(self, app, allowed_hosts: list[str], max_body: int = 4 * 1024 * 1024):
+        self.app, self.allowed_hosts, self.max_body = app, set(allowed_hosts), max_body
+
+    async def __call__(self, scope, receive, send):
+        host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+        if scope["type"] != "http" or scope.get("method") != "POST" or host not in self.allowed_hosts:
+            return await self.app(scope, receive, send)  # the transport's own checks answer (421 for a bad Host)
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.max_body:
+                return await _send_json(send, 413, {"jsonrpc": "2.0", "id": None, "error": {
+                    "code": -32600, "message": f"Invalid Request: the body is over {self.max_body:,} bytes"}})
+        body = b"".join(chunks)
+        problem = _jsonrpc_problem(body)
+        if problem is not None:
+            return await _send_json(send, 400, {"jsonrpc": "2.0", "id": None, "error": problem})
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _jsonrpc_problem(body: bytes) -> dict | None:
+    try:
+        message = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return {"code": -32700, "message": "Parse error: the body must be JSON"}
+    batch = message if isinstance(message, list) else [message]
+    if not batch or not all(isinstance(m, dict) and m.get("jsonrpc") == "2.0" and ("method" in m or "id" in m)
+                            for m in batch):
+        return {"code": -32600, "message": "Invalid Request: the body must be a JSON-RPC 2.0 message "
+                                           "(an object with jsonrpc '2.0' and a method, or a response with an id)"}
+    return None
+
+
+async def _send_json(send, status: int, payload: dict) -> None:
+    data = json.dumps(payload).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    await send({"type": "http.response.body", "body": data})
+
+
 def http_app(host: str = "127.0.0.1", port: int = 8765, allow_dirs: list[str] | tuple[str, ...] = (),
              allow_remote: bool = False):
     """The Starlette app serving /mcp with the host check and HTTP's file-access rule."""
     check_host(host, allow_remote)
     server = build_server(access=FileAccess.for_transport(http=True, allow_dirs=allow_dirs))
-    return server.streamable_http_app(host=host, transport_security=transport_security(host, port))
+    security = transport_security(host, port)
+    app = server.streamable_http_app(host=host, transport_security=security)
+    app.add_middleware(JsonRpcBodyCheck, allowed_hosts=security.allowed_hosts)
+    return app
 
 
 async def _serve_stdio(server) -> None:
