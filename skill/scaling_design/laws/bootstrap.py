@@ -109,7 +109,9 @@ def _replicate_chunk(refitter: Refitter, result: FitResult, y, w, resamples, dea
     rows = []
     for idx in resamples:
         wi = None if w is None else w[idx]
-        res = refitter.refit(y[idx], warm, weights=wi, rows=idx)
+        res = refitter.refit(y[idx], warm, weights=wi, rows=idx, deadline=deadline)
+        if res.stopped:  # unfinished at the deadline: not a replicate
+            break
         if res.converged:
             rows.append((res.values, False, res.n_starts))
         else:  # retry with the global search, the full-data optimum among its starts, before dropping it

@@ -102,7 +102,9 @@ def _refit_chunk(refitter: Refitter, truth, clean, noise: NoiseModel, seeds, dea
     """Simulate and refit one chunk of data sets (one child seed each), up to the deadline."""
     rows = []
     for child in seeds:
-        res = refitter.refit(noise.sample(clean, np.random.default_rng(child)), [truth])
+        res = refitter.refit(noise.sample(clean, np.random.default_rng(child)), [truth], deadline=deadline)
+        if res.stopped:  # unfinished at the deadline: not a result
+            break
         rows.append((res.values, res.converged, res.n_starts))
         if time.time() > deadline:
             break

@@ -6,7 +6,9 @@ Polishing works in log space for the amplitudes and positive scales, as Hoffmann
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -14,7 +16,7 @@ from scipy.optimize import least_squares
 from ..forms import LawForm
 from ..objectives import is_log, psi, rho, scipy_loss
 
-__all__ = ["Polisher", "GRAD_TOL", "AMP_FLOOR", "POLISH_XTOL", "POLISH_FTOL"]
+__all__ = ["Polisher", "GRAD_TOL", "AMP_FLOOR", "POLISH_XTOL", "POLISH_FTOL", "STOPPED"]
 
 GRAD_TOL = 1e-4         # converged when |grad|_inf <= GRAD_TOL * objective (scale-free)
 AMP_FLOOR = 1e-10       # smallest amplitude (relative to max loss) the log-space polish represents
@@ -23,6 +25,7 @@ AMP_FLOOR = 1e-10       # smallest amplitude (relative to max loss) the log-spac
 # 1e-12 because at 1e-10 a polish on the nearly flat Huber valley stopped 17% above its optimum.
 POLISH_XTOL = 1e-12
 POLISH_FTOL = 1e-10
+STOPPED = -2            # scipy's status when the callback (here: the deadline) stopped the polish
 
 
 @dataclass(frozen=True)
@@ -121,12 +124,15 @@ class Polisher:
         g = psi(r, self.objective, self.delta)
         return self.jac(z).T @ (g if self.w is None else self.w * g)
 
-    def polish(self, z0: np.ndarray, max_nfev: int = 2000):
+    def polish(self, z0: np.ndarray, max_nfev: int = 2000, deadline: float | None = None):
         """Trust-region polish. Unbounded first (about a third cheaper per step); only a
-        solution that leaves the bounds is polished again with the bounds enforced."""
+        solution that leaves the bounds is polished again with the bounds enforced. Past the
+        deadline (time.time()) it stops with status STOPPED."""
         z0 = np.clip(z0, self.lower + 1e-12, self.upper - 1e-12)
         kwargs = dict(jac=self.jac, method="trf", loss=self.loss, x_scale="jac",
                       xtol=POLISH_XTOL, ftol=POLISH_FTOL, gtol=POLISH_FTOL, max_nfev=max_nfev)
+        if deadline is not None:
+            kwargs["callback"] = partial(_stop_after, deadline)
         if self.objective == "huber-log":
             kwargs["f_scale"] = self.delta
         try:
@@ -153,6 +159,12 @@ class Polisher:
         value = self.value(sol.x)
         ok = bool(sol.status > 0 and gnorm <= GRAD_TOL * value + 1e-12)
         return ok, gnorm
+
+
+def _stop_after(deadline: float, intermediate_result) -> None:
+    """least_squares callback: stop the polish once the deadline (time.time()) has passed."""
+    if time.time() > deadline:
+        raise StopIteration
 
 
 def _bounds(form: LawForm, logs: np.ndarray, max_loss: float) -> tuple[np.ndarray, np.ndarray]:

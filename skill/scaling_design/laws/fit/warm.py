@@ -17,7 +17,7 @@ import numpy as np
 from ..forms import LawForm, as_design, get_form
 from ..objectives import DEFAULT_DELTA, check_objective
 from .fitter import AGREE_RTOL
-from .polish import Polisher
+from .polish import STOPPED, Polisher
 from .starts import StartGrid
 
 __all__ = ["Refit", "Refitter", "GRID_KEEP"]
@@ -37,6 +37,7 @@ class Refit:
     converged: bool
     objective: float
     n_starts: int          # polishes run: warm starts plus the grid starts that beat them
+    stopped: bool = False  # the deadline stopped a polish: the refit is unfinished
 
 
 class Refitter:
@@ -57,18 +58,22 @@ class Refitter:
         self.grid = grid
         self.grid_starts = grid_starts
 
-    def refit(self, y, warm: list, *, weights=None, rows: np.ndarray | None = None) -> Refit:
+    def refit(self, y, warm: list, *, weights=None, rows: np.ndarray | None = None,
+              deadline: float | None = None) -> Refit:
         """Fit losses y (at the design's runs, or at runs `rows` of it) from the warm starts
-        (public parameter arrays) and the grid starts that beat them."""
+        (public parameter arrays) and the grid starts that beat them; stopped past the deadline."""
         X, grid = (self.X, self.grid) if rows is None else (self.X[rows], self.grid.resampled(rows))
         y = np.asarray(y, float)
         if not (np.all(np.isfinite(y)) and np.all(y > 0)):
             return Refit(np.full(self.form.n_params, np.nan), False, float("nan"), 0)
         pol = Polisher(self.form, X, y, weights, self.objective, self.delta)
         with np.errstate(**_QUIET):
-            sols = [pol.polish(pol.to_z(self.form.internal(np.asarray(s, float)))) for s in warm]
+            sols = [pol.polish(pol.to_z(self.form.internal(np.asarray(s, float))), deadline=deadline) for s in warm]
             values = [pol.value(s.x) for s in sols]
-            sols, values = self._grid_polish(pol, grid, y, weights, sols, values)
+            if not any(s.status == STOPPED for s in sols):
+                sols, values = self._grid_polish(pol, grid, y, weights, sols, values, deadline)
+        if any(s.status == STOPPED for s in sols):
+            return Refit(np.full(self.form.n_params, np.nan), False, float("nan"), len(sols), stopped=True)
         finite = np.isfinite(values)
         if not finite.any():
             return Refit(np.full(self.form.n_params, np.nan), False, float("nan"), len(sols))
@@ -76,7 +81,7 @@ class Refitter:
         ok, _ = pol.converged(sols[best])
         return Refit(self.form.public(pol.from_z(sols[best].x)), ok, float(values[best]), len(sols))
 
-    def _grid_polish(self, pol: Polisher, grid: StartGrid, y, weights, sols: list, values: list):
+    def _grid_polish(self, pol: Polisher, grid: StartGrid, y, weights, sols: list, values: list, deadline):
         """Polish the best grid starts that beat the warm optimum (on the runs the grid uses),
         or the best `grid_starts` when no warm start converged."""
         g_values, g_internal, _ = grid.project(y, weights, self.objective, pol)
@@ -87,6 +92,6 @@ class Refitter:
         for i in order:
             if warm_ok and not g_values[i] < bar * (1 - AGREE_RTOL):
                 break
-            sols.append(pol.polish(pol.to_z(g_internal[i])))
+            sols.append(pol.polish(pol.to_z(g_internal[i]), deadline=deadline))
             values.append(pol.value(sols[-1].x))
         return sols, np.array(values, float)
