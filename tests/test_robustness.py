@@ -296,7 +296,11 @@ def test_the_strategy_keeps_its_time_limit_when_every_refit_is_slow():
     # clock only every 50 refits and both Monte Carlo steps had the whole limit each: 12 s for a 1 s bound.
     arguments = {**_base("scaling_design"), "scale_min": 1e9, "n_sims": 2000, "time_limit_s": 1}
     start = time.perf_counter()
-    out = TOOLS["scaling_design"].call(arguments)
+    try:  # a plan cut short by the bound, or (past the bound, limits.enforced) a refusal naming time_limit_s
+        out = TOOLS["scaling_design"].call(arguments)
+    except InputError as exc:
+        assert exc.field == "time_limit_s"
+    else:
+        assert out.truncated or "time_limit_reached" in {w["code"] for w in out.model_dump()["warnings"]}
     elapsed = time.perf_counter() - start
-    assert elapsed < 5, f"a 1 s limit took {elapsed:.1f} s"
-    assert "time_limit_reached" in {w["code"] for w in out.model_dump()["warnings"]}
+    assert elapsed < 2, f"a 1 s limit took {elapsed:.1f} s"

@@ -4,10 +4,10 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from .. import knowledge
-from ..errors import InputError
+from ..errors import InputError, format_validation_error
 from ..sops import design_matrix_construction as dmc
 from ..sops import factor_identification as fi
 from ..sops import metric_specification as ms
@@ -46,7 +46,25 @@ def _time_left(deadline: float) -> float:
     return max(deadline - time.perf_counter(), 0.05)
 
 
+# Which strategy field drives each step field the strategy fills in: a step that refuses a derived value is
+# reported by the field the caller sent, with the step's own reason.
+DRIVERS = {"target_N": "target_parameters", "target_D": "fixed_tokens", "target_compute": "target_compute",
+           "n_min": "scale_min", "fixed": "fixed_tokens", "fixed_parameters": "fixed_parameters"}
+
+
 def run(inp: Input, progress: Callable[[float, float, str], None] | None = None) -> Output:
+    """The whole flow; a step Input refusing what the strategy derived is an InputError on the strategy's field."""
+    try:
+        return _run(inp, progress)
+    except ValidationError as exc:
+        first = next((e for e in exc.errors() if e.get("loc")), {"loc": ("scale_max",)})
+        field = DRIVERS.get(str(first["loc"][0]), "scale_max")
+        raise InputError(field, f"{field}: the plan built from it gives a step values it refuses "
+                                f"({format_validation_error(exc)}); bring {field} (and scale_min, scale_max, the "
+                                "targets) within the steps' ranges") from None
+
+
+def _run(inp: Input, progress: Callable[[float, float, str], None] | None = None) -> Output:
     total = len(STEP_ORDER)
     deadline = time.perf_counter() + inp.time_limit_s  # one bound for both Monte Carlo steps together
     tick = (lambda i, msg: progress(i, total, msg)) if progress is not None else (lambda i, msg: None)
