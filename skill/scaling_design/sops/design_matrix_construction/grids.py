@@ -36,9 +36,12 @@ def _prior(inp: Input) -> tuple[dict[str, float], str]:
         missing = [k for k in ("E", "A", "B", "alpha", "beta") if k not in inp.prior_params]
         if missing:
             raise InputError("prior_params", f"prior_params must hold E, A, B, alpha, beta; missing {missing}")
-        bad = {k: v for k, v in inp.prior_params.items() if not (np.isfinite(v) and v > 0)}
+        # compute_optimal_allocation's bounds: the allocation divides by the exponents and raises C to their ratio
+        bounds = {"E": (0.0, 1e3), "A": (1e-30, 1e30), "B": (1e-30, 1e30), "alpha": (1e-3, 5.0), "beta": (1e-3, 5.0)}
+        bad = {k: v for k, v in inp.prior_params.items()
+               if k in bounds and not (np.isfinite(v) and bounds[k][0] <= v <= bounds[k][1])}
         if bad:
-            raise InputError("prior_params", f"prior_params must all be finite and > 0; got {bad}")
+            raise InputError("prior_params", f"prior_params must lie in {bounds}; got {bad}")
         return dict(inp.prior_params), "prior_params (given)"
     try:
         law = knowledge.published_law(inp.prior_law)

@@ -90,6 +90,8 @@ def _held_out_cost(inp: Input, out_factors: list[FactorLevels], tpp_default: flo
         return by_kind["compute"].held_out_level
     if "parameters" in by_kind:
         n = by_kind["parameters"].held_out_level
+        if n is None:  # no level held out (e.g. custom levels): no held-out cost to state
+            return None
         if "tokens" in by_kind:
             return 6.0 * n * by_kind["tokens"].levels[-1]
         d = inp.fixed_tokens if inp.fixed_tokens is not None else \
