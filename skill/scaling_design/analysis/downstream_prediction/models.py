@@ -24,8 +24,8 @@ class LadderRun(BaseModel):
 
 class Target(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    N: float = Field(gt=0, le=1e30, description="Parameters.")
-    D: float = Field(gt=0, le=1e30, description="Training tokens.")
+    N: float = Field(ge=1e-30, le=1e30, description="Parameters.")
+    D: float = Field(ge=1e-30, le=1e30, description="Training tokens.")
 
 
 class Input(BaseModel):
