@@ -79,7 +79,10 @@ class Parabola:
         g = np.array([-1 / (2 * c2), c1 / (2 * c2**2)])
         se = float(np.sqrt(max(g @ self.cov[1:, 1:] @ g, 0.0)))
         z = float(ndtri(0.5 + level / 2))
-        return self.log_vertex - z * se, self.log_vertex + z * se
+        low, high = self.log_vertex - z * se, self.log_vertex + z * se
+        if not (np.isfinite(low) and np.isfinite(high) and -700 < low and high < 700):
+            return None  # a nearly flat profile: the interval of N_opt spans more than a float holds
+        return low, high
 
 
 @dataclass(frozen=True)
