@@ -1,7 +1,7 @@
 """design_matrix_construction's Input and Output models, design names and caps."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -123,11 +123,11 @@ class Input(BaseModel):
     fixed: dict[str, float] = Field(default_factory=dict,
                                     description="Values held constant in every run, e.g. {'D': 2e10} for a model-size "
                                                 "sweep at fixed tokens. Units as the factor's.")
-    tokens_per_param: list[float] = Field(
+    tokens_per_param: list[Annotated[float, Field(ge=1e-3, le=1e6)]] = Field(
         default_factory=list, max_length=50,
         description="Tokens per parameter D/N. n_by_d_grid: used instead of D levels (D = r N). isoflop: the model "
                     "sizes of each budget are N = sqrt(C / (6 r)), instead of sizes around the prior optimum.")
-    compute_budgets: list[float] = Field(default_factory=list, max_length=50,
+    compute_budgets: list[Annotated[float, Field(ge=1e12, le=1e30)]] = Field(default_factory=list, max_length=50,
                                          description="isoflop: training compute budgets C in FLOPs (1e12-1e30).")
     models_per_budget: int | None = Field(default=None, ge=3, le=50,
                                           description="isoflop: model sizes per budget (default 7; the seed's gate "
