@@ -62,14 +62,14 @@ def _match_columns(names: list[str]) -> dict[str, str]:
     return chosen
 
 
-def _to_float(value, column: str, row: int, quote: bool) -> float:
+def _to_float(value, column: str, row: int, quote: bool, source: str) -> float:
     if value is None or (isinstance(value, str) and value.strip() == ""):
         return float("nan")
     try:
         return float(value)
     except (TypeError, ValueError):
         got = f"got {value!r}" if quote else "got a non-numeric value"  # a file's content is never echoed
-        raise InputError(column, f"{column} must be a number; {got} in row {row + 1}") from None
+        raise InputError(source, f"{source}: {column} must be a number; {got} in row {row + 1}") from None
 
 
 def _check_run_cap(n_rows: int, source: str) -> None:
@@ -87,7 +87,7 @@ def from_rows(rows: list[dict], form: LawForm, source: str = "runs", quote: bool
         raise InputError(source, f"{source} is empty; give at least {form.n_params} runs with {list(form.inputs)} and loss")
     present = [str(n) for n in rows[0].keys()]
     notes: list[str] = []
-    cols = {canon: np.array([_to_float(r.get(name), canon, i, quote) for i, r in enumerate(rows)], float)
+    cols = {canon: np.array([_to_float(r.get(name), canon, i, quote, source) for i, r in enumerate(rows)], float)
             for canon, name in _match_columns(present).items()}
     if "D" in form.inputs and "D" not in cols and "C" in cols and "N" in cols:
         cols["D"] = cols["C"] / (6.0 * cols["N"])
@@ -102,14 +102,14 @@ def from_rows(rows: list[dict], form: LawForm, source: str = "runs", quote: bool
     if missing:
         hint = " (or C with N, for D = C/(6N))" if "D" in missing else ""
         found = present if quote else f"{len(present)} other columns"
-        raise InputError(missing[0], f"column {missing[0]!r} is missing{hint}; form {form.name!r} needs columns {needed}; found {found}")
+        raise InputError(source, f"{source}: column {missing[0]!r} is missing{hint}; form {form.name!r} needs columns {needed}; found {found}")
     done = ~np.isnan(cols["loss"])
     role_col = next((n for n in present if n.strip().lower() == "role"), None)
     roles = np.array([str(r.get(role_col) or "fit").strip().lower() for r in rows]) if role_col else np.full(len(rows), "fit")
     unknown = sorted(set(roles) - {"fit", "validation", ""})
     if unknown:
-        got = repr(unknown[0]) if quote else "another value"
-        raise InputError("role", f"role must be 'fit' or 'validation'; got {got}")
+        got = repr(str(unknown[0])) if quote else "another value"
+        raise InputError(source, f"{source}: role must be 'fit' or 'validation'; got {got}")
     held = roles == "validation"
     for k in form.inputs:
         bad = np.flatnonzero(done & np.isnan(cols[k]))
