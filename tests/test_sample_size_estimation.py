@@ -242,3 +242,26 @@ def test_the_undecided_rule_is_the_order_statistic_interval_of_the_percentile():
     # the ~95% interval of the 90th of 100 order statistics runs from 0.84 to 0.96
     assert sse._undecided(est, truth, 0.9, 0.88) and sse._undecided(est, truth, 0.9, 0.94)
     assert not sse._undecided(est, truth, 0.9, 0.80) and not sse._undecided(est, truth, 0.9, 0.97)
+
+
+def test_a_step_the_time_bound_leaves_without_simulations_ends_the_curve_with_finite_numbers(monkeypatch):
+    """A step that got no simulation has no figure: the curve stops before it (it once reported NaN medians)."""
+    from scaling_design.laws import simulate
+
+    real, calls = simulate.monte_carlo, []
+
+    def starved_after_first(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            kwargs["time_limit_s"] = 1e-12
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(simulate, "monte_carlo", starved_after_first)
+    out = run(design_type="fit_precision", form="power", prior_params=KAPLAN_POWER, points=6, scale_min=1e7,
+              scale_max=1e9, objective="ls-log", n_sims=40, max_replicates=3, target_relative_error=1e-6,
+              stop_when_reached=False, seed=3)
+    curve = out.fit_precision.curve
+    assert len(curve) >= 1 and all(c.n_sims > 0 for c in curve)
+    assert all(math.isfinite(v) for c in curve for v in (c.error_percentile, c.median_error, c.converged_fraction))
+    assert all(math.isfinite(r.error_at_chosen) for r in out.precision_sensitivity)
+    assert any(w.code == "simulation_truncated" and "left no simulation" in w.message for w in out.warnings)

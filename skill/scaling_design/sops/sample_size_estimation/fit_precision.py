@@ -237,6 +237,11 @@ def _fit_precision(inp: Input, progress=None) -> Output:
         except LawInputError as exc:
             raise InputError(exc.field, str(exc)) from None
         simulated += mc.n_done
+        if mc.n_done == 0:  # the time bound left no simulation for this step: it has no figure to report
+            warnings.append(StepWarning(code="simulation_truncated", severity="warning",
+                                        message=f"the time limit left no simulation for the step with {X.shape[0]} runs; "
+                                                "the curve stops before it: raise time_limit_s"))
+            break
         point = _curve_point(inp, mc, quantity, truth, reps, pts, X, _closed_form_error(inp, form, prior, X, noise, target))
         if mc.n_done > first:
             still = _undecided(quantity(mc.values), truth, inp.percentile, inp.target_relative_error)
