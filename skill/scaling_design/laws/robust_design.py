@@ -106,13 +106,8 @@ def robust_select(models: list[tuple[np.ndarray, np.ndarray]], costs: np.ndarray
 def random_within_budget(costs: np.ndarray, budget: float, rng: np.random.Generator) -> np.ndarray:
     """Random picks of the same cost: the candidates in a random order, each taken while it still fits."""
     costs = np.asarray(costs, float)
-    order = rng.permutation(costs.size)
-    spent = np.cumsum(costs[order])
-    taken = spent <= budget * (1 + 1e-12)
-    if taken.all():
-        return order
     out, total = [], 0.0  # past the first candidate that does not fit, cheaper ones may still fit
-    for i in order:
+    for i in rng.permutation(costs.size):
         if total + costs[i] <= budget * (1 + 1e-12):
             out.append(i)
             total += costs[i]

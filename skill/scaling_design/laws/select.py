@@ -105,27 +105,27 @@ def fold_cuts(scale: np.ndarray) -> tuple[list[float], list[float]]:
     return kept, [c for c in cuts if c not in kept]
 
 
-def _score(cand: Candidate, X, y, w, scale, cuts, delta, warm: dict) -> None:
-    """Fit each fold and score its held-out runs. warm[(form, cut)] holds the optimum another
-    objective reached on the same fold: a start beside the global search's best (WARM_STARTS)."""
+def _score(cand: Candidate, X, y, w, scale, cuts, delta, fold_fits: dict) -> None:
+    """Fit each fold and score its held-out runs. fold_fits[(form, objective, cut)] holds each fold
+    fit so far: the first objective's optimum on the same fold is a start beside the global
+    search's best (WARM_STARTS), and the seed form's is the seed start."""
     p = cand.form.n_params
     for cut in cuts:
         train, test = scale < cut, scale >= cut
         if train.sum() < MIN_RUNS_PER_PARAM * p:
             cand.skipped = f"a fold leaves {int(train.sum())} runs for {p} parameters (needs {MIN_RUNS_PER_PARAM} per parameter)"
             return
-        key = (cand.form.name, cut)
-        seeded = _seed_from_fold(cand, cut, warm)
+        warm = [v for (form, _, c), v in fold_fits.items() if form == cand.form.name and c == cut][:1]
+        seeded = _seed_from_fold(cand, cut, fold_fits)
         try:
             res = fit(cand.form, X[train], y[train], objective=cand.objective, delta=delta,
-                      top_starts=WARM_STARTS if key in warm else FOLD_STARTS, starts=warm.get(key, []) + seeded,
+                      top_starts=WARM_STARTS if warm else FOLD_STARTS, starts=warm + seeded,
                       weights=None if w is None else w[train], seed=not seeded)
         except (LawInputError, ValueError) as exc:
             cand.skipped = f"the fold fit failed: {exc}"
             return
         cand.fold_values.append(res.values)
-        warm.setdefault(key, [res.values])
-        warm[(cand.form.name, cand.objective, cut)] = res.values
+        fold_fits[(cand.form.name, cand.objective, cut)] = res.values
         with np.errstate(all="ignore"):
             pred = res.predict(X[test])
         if not np.all(np.isfinite(pred)) or np.any(pred <= 0):
@@ -140,13 +140,13 @@ def _score(cand: Candidate, X, y, w, scale, cuts, delta, warm: dict) -> None:
         cand.fold_log_errors.append(np.log(pred / y[test]))
 
 
-def _seed_from_fold(cand: Candidate, cut: float, warm: dict) -> list[np.ndarray]:
+def _seed_from_fold(cand: Candidate, cut: float, fold_fits: dict) -> list[np.ndarray]:
     """The seed form's fit on this fold and objective (when it is a candidate too), mapped to a start
     of this form: the start fit() would otherwise compute again."""
     if cand.form.seed_from is None:
         return []
     name, mapping = cand.form.seed_from
-    values = warm.get((name, cand.objective, cut))
+    values = fold_fits.get((name, cand.objective, cut))
     if values is None:
         return []
     start = np.asarray(mapping(np.asarray(values, float)), float)
@@ -198,9 +198,9 @@ def select_form(forms: list[LawForm], X, y, *, weights=None, objectives=DEFAULT_
     columns = {f.name: [inputs.index(name) for name in f.inputs] for f in forms}
     cuts, dropped = fold_cuts(scale)
     cands = [Candidate(f, o) for f in forms for o in objectives]
-    warm: dict = {}
+    fold_fits: dict = {}
     for cand in cands:
-        _score(cand, X[:, columns[cand.form.name]], y, weights, scale, cuts, delta, warm)
+        _score(cand, X[:, columns[cand.form.name]], y, weights, scale, cuts, delta, fold_fits)
     scored = sorted((c for c in cands if not c.skipped), key=lambda c: c.heldout_error)
     if not scored:
         reasons = "; ".join(f"{c.name}: {c.skipped}" for c in cands)
