@@ -1,5 +1,7 @@
 """Monte Carlo and bootstrap: warm-started refits, the same answers serial, on processes and on a
 Dask cluster (through joblib.parallel_config), and their time bound."""
+import os
+
 import numpy as np
 import pytest
 from joblib import parallel_config
@@ -7,7 +9,7 @@ from joblib import parallel_config
 from scaling_design import knowledge
 from scaling_design.laws.bootstrap import bootstrap
 from scaling_design.laws.fit import GRID_KEEP, Refitter, fit
-from scaling_design.laws.parallel import PARALLEL_MIN_TASKS, resolve_jobs
+from scaling_design.laws.parallel import BATCH_REFIT_S, PARALLEL_MIN_WORK_S, REFIT_S, resolve_jobs
 from scaling_design.laws.results import LawInputError
 from scaling_design.laws.simulate import NoiseModel, monte_carlo, simulate_losses
 
@@ -78,16 +80,22 @@ def test_monte_carlo_runs_on_a_local_dask_cluster_through_parallel_config():
 
 
 def test_the_default_goes_parallel_only_for_enough_work_and_defers_to_parallel_config():
+    cores = os.cpu_count() or 1
     assert resolve_jobs(None, 10) == 1
-    assert resolve_jobs(None, PARALLEL_MIN_TASKS) >= 1
+    assert resolve_jobs(None, round(PARALLEL_MIN_WORK_S / REFIT_S)) == cores
+    assert resolve_jobs(None, round(PARALLEL_MIN_WORK_S / REFIT_S), time_limit_s=1.0) == 1  # no time to start processes
+    # a batched refit is cheaper: the same count of Monte Carlo refits stays here
+    assert resolve_jobs(None, round(PARALLEL_MIN_WORK_S / REFIT_S), task_s=BATCH_REFIT_S) == 1
+    assert resolve_jobs(None, round(PARALLEL_MIN_WORK_S / BATCH_REFIT_S), task_s=BATCH_REFIT_S) == cores
     assert resolve_jobs(3, 10) == 3
     with parallel_config(n_jobs=2):
         assert resolve_jobs(None, 10) is None
 
 
 def test_monte_carlo_on_processes_stops_at_its_time_bound_and_says_so():
-    res = monte_carlo("chinchilla", PARAMS, design_30(), n_sims=5000, seed=0, time_limit_s=0.2, n_jobs=2)
-    assert res.truncated and 0 < res.n_done < 5000 and res.elapsed_s < 5.0
+    # 2 s leaves the worker processes time to start (~0.5 s quiet) and refit some batches
+    res = monte_carlo("chinchilla", PARAMS, design_30(), n_sims=20000, seed=0, time_limit_s=2.0, n_jobs=2)
+    assert res.truncated and 0 < res.n_done < 20000 and res.elapsed_s < 7.0
 
 
 @pytest.mark.parametrize("bad", [0, -2, 1.5, "two"])

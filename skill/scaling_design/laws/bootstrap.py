@@ -7,7 +7,8 @@ each chosen scale (a two-stage cluster bootstrap). Without replicates this is th
 ordinary bootstrap over runs (Besiroglu et al. 2024 used 4,000 such resamples).
 
 Each replicate is polished from the full-data optimum (a warm start: a resample moves
-the optimum a little, not to another basin), with the design's start grid, made once, checked
+the optimum a little, not to another basin; the replicates of a batch together, as the full
+design weighted by their counts, laws.fit.batch), with the design's start grid, made once, checked
 for a start that beats it; its convergence is checked and counted, and a replicate that does
 not converge is refitted with the global search before it is dropped.
 """
@@ -21,8 +22,9 @@ from typing import Callable
 import numpy as np
 
 from .fit import FitResult, Refitter, fit
+from .fit.batch import BATCH, refit_many
 from .forms import LawForm, as_design
-from .parallel import check_jobs, chunked, resolve_jobs, run_chunks
+from .parallel import BATCH_REFIT_S, check_jobs, chunked, resolve_jobs, run_chunks
 from .results import Diagnostic, Interval, LawInputError
 
 __all__ = ["BootstrapResult", "bootstrap", "scale_groups", "MAX_BOOTSTRAP"]
@@ -105,20 +107,29 @@ def _resample(groups: np.ndarray, members: list[np.ndarray], rng: np.random.Gene
 
 def _replicate_chunk(refitter: Refitter, result: FitResult, y, w, resamples, deadline: float) -> list:
     """Refit one chunk of resamples up to the deadline: (public values or None, retried) per resample."""
-    warm = [result.values]
     rows = []
-    for idx in resamples:
-        wi = None if w is None else w[idx]
-        res = refitter.refit(y[idx], warm, weights=wi, rows=idx, deadline=deadline)
-        if res.stopped:  # unfinished at the deadline: not a replicate
-            break
-        if res.converged:
-            rows.append((res.values, False, res.n_starts))
-        else:  # retry with the global search, the full-data optimum among its starts, before dropping it
-            rows.append((_refit(result, refitter.X[idx], y[idx], wi), True, res.n_starts))
+    for first in range(0, len(resamples), BATCH):  # a resample is the full design weighted by its counts
+        batch = resamples[first:first + BATCH]
+        counts = np.array([np.bincount(idx, minlength=len(y)) for idx in batch], float)
+        W = counts if w is None else counts * w
+        scalar = partial(_scalar_refit, refitter, result, y, w, batch, deadline)
+        for j, res in enumerate(refit_many(refitter, np.tile(y, (len(batch), 1)), result.values, deadline, W, scalar)):
+            if res.stopped:  # unfinished at the deadline: not a replicate
+                return rows
+            if res.converged:
+                rows.append((res.values, False, res.n_starts))
+            else:  # retry with the global search, the full-data optimum among its starts, before dropping it
+                idx = batch[j]
+                rows.append((_refit(result, refitter.X[idx], y[idx], None if w is None else w[idx]), True, res.n_starts))
         if time.time() > deadline:
             break
     return rows
+
+
+def _scalar_refit(refitter: Refitter, result: FitResult, y, w, batch, deadline, j):
+    """The resample j of a batch refitted on its own (the batch polish did not settle it)."""
+    idx = batch[j]
+    return refitter.refit(y[idx], [result.values], weights=None if w is None else w[idx], rows=idx, deadline=deadline)
 
 
 def bootstrap(result: FitResult, X, y, *, weights=None, n_boot: int = 1000, seed: int = 0,
@@ -144,7 +155,7 @@ def bootstrap(result: FitResult, X, y, *, weights=None, n_boot: int = 1000, seed
     rng = np.random.default_rng(seed)
     resamples = [_resample(groups, members, rng) for _ in range(n_boot)]
     refitter = Refitter(form, X, objective=result.objective_name, delta=result.delta, grid_starts=1, reference=y, weights=w)
-    jobs = resolve_jobs(n_jobs, n_boot, time_limit_s)
+    jobs = resolve_jobs(n_jobs, n_boot, time_limit_s, BATCH_REFIT_S)
     rows: list = []
     every = max(1, n_boot // 20)
     start = time.perf_counter()
@@ -156,7 +167,7 @@ def bootstrap(result: FitResult, X, y, *, weights=None, n_boot: int = 1000, seed
             progress(len(rows), n_boot, f"bootstrap replicate {len(rows)} of {n_boot}")
         return False
 
-    run_chunks(partial(_replicate_chunk, refitter, result, y, w), chunked(resamples, jobs), jobs, consume,
+    run_chunks(partial(_replicate_chunk, refitter, result, y, w), chunked(resamples, jobs, BATCH), jobs, consume,
                time.time() + time_limit_s)
     return _result(result, rows, n_boot, len(labels), len(y), seed, time.perf_counter() - start, time_limit_s)
 

@@ -53,7 +53,7 @@ def _from_u(u: np.ndarray, floor: float | None) -> np.ndarray:
 def _sigmoid_residuals(L: np.ndarray, acc: np.ndarray, increasing: bool, floor: float | None):
     sign = 1.0 if increasing else -1.0
 
-    def fun(u: np.ndarray):
+    def fun(u: np.ndarray, _idx=None):
         low = np.full(len(u), floor) if floor is not None else expit(u[:, 0])
         q = expit(u[:, 1])
         high = low + (1 - low) * q
@@ -121,7 +121,7 @@ def joint_internal(params: dict) -> np.ndarray:
 def _joint_residuals(X: np.ndarray, y: np.ndarray):
     lnN, lnD, lny = np.log(X[:, 0]), np.log(X[:, 1]), np.log(y)
 
-    def fun(z: np.ndarray):
+    def fun(z: np.ndarray, _idx=None):
         E = np.exp(z[:, 0])[:, None]
         tN = np.exp(z[:, 1, None] - z[:, 3, None] * lnN[None, :])
         tD = np.exp(z[:, 2, None] - z[:, 4, None] * lnD[None, :])

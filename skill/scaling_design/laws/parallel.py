@@ -4,10 +4,10 @@ Each task is a chunk of independent refits that stops at an absolute deadline (w
 holds on another machine of a cluster too). The results come back in task order, so they do not
 depend on how many workers ran them.
 
-n_jobs=None picks by measurement: a refit costs ~2-5 ms, and starting the worker processes
-costs ~1 s once per process (they are reused afterwards; 5 s on a busy machine), so the work
-goes to every core when it holds at least PARALLEL_MIN_TASKS refits and its time bound is at
-least PARALLEL_MIN_SECONDS; otherwise it runs here. On two cores a warm pool of two ran 40
+n_jobs=None picks by measurement: a refit costs ~2-5 ms alone and ~1-3 ms in a batch, and
+starting the worker processes costs ~1 s once per process (they are reused afterwards; 5 s on a
+busy machine), so the work goes to every core when its estimated serial time is at least
+PARALLEL_MIN_WORK_S and its time bound at least PARALLEL_MIN_SECONDS; otherwise it runs here. On two cores a warm pool of two ran 40
 refits in 0.7x the serial time, a cold one in 3.5x. Under
 ``joblib.parallel_config`` (a Dask or Ray cluster, or an explicit n_jobs) the configuration
 decides. joblib's process pool is one per process, shared by every call.
@@ -25,9 +25,11 @@ from joblib.parallel import get_active_backend
 
 from .results import LawInputError
 
-__all__ = ["resolve_jobs", "run_chunks", "PARALLEL_MIN_TASKS", "chunked", "check_jobs"]
+__all__ = ["resolve_jobs", "run_chunks", "PARALLEL_MIN_WORK_S", "REFIT_S", "BATCH_REFIT_S", "chunked", "check_jobs"]
 
-PARALLEL_MIN_TASKS = 400   # refits below which worker processes do not pay for their start
+PARALLEL_MIN_WORK_S = 8.0  # serial work (s) below which worker processes do not pay for their start (1-5 s cold)
+REFIT_S = 0.005            # one refit polished on its own (a bootstrap replicate): ~2-5 ms
+BATCH_REFIT_S = 0.002      # one refit of a batch (Monte Carlo, laws.fit.batch): 1.2-2.7 ms for 30-480 runs
 PARALLEL_MIN_SECONDS = 10  # a shorter time bound leaves no room for starting the processes (1-5 s on a busy machine)
 CHUNKS_PER_WORKER = 4      # tasks per worker: small enough to balance, large enough to amortise dispatch
 SERIAL_CHUNKS = 20         # chunks of a serial run: progress and the deadline are checked between them
@@ -39,7 +41,8 @@ def check_jobs(n_jobs) -> None:
         raise LawInputError("n_jobs", f"n_jobs must be a positive integer, -1 (every core) or None (chosen by the work); got {n_jobs!r}")
 
 
-def resolve_jobs(n_jobs: int | None, n_tasks: int, time_limit_s: float = float("inf")) -> int | None:
+def resolve_jobs(n_jobs: int | None, n_tasks: int, time_limit_s: float = float("inf"),
+                 task_s: float = REFIT_S) -> int | None:
     """Workers to ask joblib for: n_jobs when given; under a parallel_config, its n_jobs (None) or,
     when it names only a backend, all of that backend's workers (-1); else every core when the
     work is large enough, and the time bound long enough, to pay for processes; one otherwise."""
@@ -50,15 +53,16 @@ def resolve_jobs(n_jobs: int | None, n_tasks: int, time_limit_s: float = float("
         return None
     if type(backend) is not parallel.BACKENDS[parallel.DEFAULT_BACKEND]:
         return -1
-    pays = n_tasks >= PARALLEL_MIN_TASKS and time_limit_s >= PARALLEL_MIN_SECONDS
+    pays = n_tasks * task_s >= PARALLEL_MIN_WORK_S and time_limit_s >= PARALLEL_MIN_SECONDS
     return (os.cpu_count() or 1) if pays else 1
 
 
-def chunked(items: Sequence, n_jobs: int | None) -> list:
-    """Items split into tasks: CHUNKS_PER_WORKER per worker, or SERIAL_CHUNKS when serial."""
+def chunked(items: Sequence, n_jobs: int | None, min_size: int = 1) -> list:
+    """Items split into tasks: CHUNKS_PER_WORKER per worker, or SERIAL_CHUNKS when serial; at least
+    min_size items per task (work done in batches pays per task, not per item)."""
     workers = n_jobs if n_jobs and n_jobs > 0 else os.cpu_count() or 1
     n_chunks = SERIAL_CHUNKS if n_jobs == 1 else max(2, workers) * CHUNKS_PER_WORKER
-    size = max(1, -(-len(items) // n_chunks))
+    size = max(1, min_size, -(-len(items) // n_chunks))
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 

@@ -16,8 +16,9 @@ from typing import Callable
 import numpy as np
 
 from .fit import Refitter
+from .fit.batch import BATCH, refit_many
 from .forms import LawForm, as_design, get_form
-from .parallel import check_jobs, chunked, resolve_jobs, run_chunks
+from .parallel import BATCH_REFIT_S, check_jobs, chunked, resolve_jobs, run_chunks
 from .results import LawInputError
 
 __all__ = ["NoiseModel", "MonteCarloResult", "simulate_losses", "monte_carlo", "MAX_SIMULATIONS"]
@@ -101,11 +102,12 @@ class MonteCarloResult:
 def _refit_chunk(refitter: Refitter, truth, clean, noise: NoiseModel, seeds, deadline: float) -> list:
     """Simulate and refit one chunk of data sets (one child seed each), up to the deadline."""
     rows = []
-    for child in seeds:
-        res = refitter.refit(noise.sample(clean, np.random.default_rng(child)), [truth], deadline=deadline)
-        if res.stopped:  # unfinished at the deadline: not a result
-            break
-        rows.append((res.values, res.converged, res.n_starts))
+    for first in range(0, len(seeds), BATCH):  # batches of BATCH: a deadline loses at most the batch it cuts
+        Y = np.array([noise.sample(clean, np.random.default_rng(child)) for child in seeds[first:first + BATCH]])
+        for res in refit_many(refitter, Y, truth, deadline=deadline):
+            if res.stopped:  # unfinished at the deadline: not a result
+                return rows
+            rows.append((res.values, res.converged, res.n_starts))
         if time.time() > deadline:
             break
     return rows
@@ -118,8 +120,8 @@ def monte_carlo(form: LawForm | str, params, X, *, noise: NoiseModel = NoiseMode
     """Simulate `n_sims` data sets at design X from the law `params` and refit each.
 
     Each refit is the study's fitter prepared once for the design (laws.fit.Refitter): polished
-    from the truth, with the best `top_starts` variable-projection starts polished too when one
-    beats it. n_jobs=None runs on every core when the work pays for it (laws.parallel), or as a
+    from the truth (the data sets of a chunk together, laws.fit.batch), with the best `top_starts`
+    variable-projection starts polished too when one beats it. n_jobs=None runs on every core when the work pays for it (laws.parallel), or as a
     joblib.parallel_config says. Every simulation has its own child seed, so results do not
     depend on n_jobs. Stops at `time_limit_s` and says so (truncated=True).
     """
@@ -129,7 +131,7 @@ def monte_carlo(form: LawForm | str, params, X, *, noise: NoiseModel = NoiseMode
     truth = form.as_array(params)
     clean = form.predict(truth, X)
     refitter = Refitter(form, X, objective=objective, delta=delta, grid_starts=top_starts, reference=clean)
-    jobs = resolve_jobs(n_jobs, n_sims, time_limit_s)
+    jobs = resolve_jobs(n_jobs, n_sims, time_limit_s, BATCH_REFIT_S)
     start, results = time.perf_counter(), []
 
     def consume(rows) -> bool:
@@ -139,7 +141,7 @@ def monte_carlo(form: LawForm | str, params, X, *, noise: NoiseModel = NoiseMode
         return False
 
     work = partial(_refit_chunk, refitter, truth, clean, noise)
-    run_chunks(work, chunked(np.random.SeedSequence(seed).spawn(n_sims), jobs), jobs, consume,
+    run_chunks(work, chunked(np.random.SeedSequence(seed).spawn(n_sims), jobs, BATCH), jobs, consume,
                time.time() + time_limit_s)
     values = np.array([r[0] for r in results]).reshape(len(results), len(truth))
     return MonteCarloResult(form.name, form.param_names, truth, values, np.array([r[1] for r in results], bool),

@@ -12,7 +12,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from ..forms import LawForm
-from ..objectives import is_log
+from ..objectives import is_log, rho
 
 __all__ = ["StartGrid", "GRID_RUNS"]
 
@@ -89,6 +89,37 @@ class StartGrid:
                 index.append(found + first)
                 first += len(grid)
         return np.concatenate(values), np.concatenate(starts), np.concatenate(index)
+
+    def project_many(self, Y: np.ndarray, objective: str, delta: float, W: np.ndarray | None = None) -> np.ndarray | None:
+        """The objective of every grid start for each row of losses Y (S, n), with per-run weights W (S, n):
+        (S, G), inf where a start has no finite fit; None when the bases are not kept (a large design:
+        project one by one)."""
+        if self._kept is None:
+            return None
+        phis, offsets = self._kept
+        W = np.ones_like(Y) if W is None else W
+        Y, W = (Y, W) if self.rows is None else (Y[:, self.rows], W[:, self.rows])
+        S, (G, n, k) = len(Y), phis.shape
+        row_w = np.sqrt(W) / Y if is_log(objective) else np.sqrt(W)
+        values = np.full(S * G, np.inf)
+        with np.errstate(**_QUIET):
+            b = ((Y[:, None, :] - offsets[None]) * row_w[:, None, :]).reshape(S * G, n)
+            if k == 0:
+                preds = np.broadcast_to(offsets[None], (S, G, n)).reshape(S * G, n)
+                finite = np.all(np.isfinite(preds), axis=1)
+            else:
+                A = (phis[None] * row_w[:, None, :, None]).reshape(S * G, n, k)
+                finite = np.all(np.isfinite(A), axis=(1, 2)) & np.all(np.isfinite(b), axis=1)
+                amps = np.zeros((S * G, k))
+                amps[finite] = _amplitudes(A[finite], b[finite])
+                finite &= np.any(amps > 0, axis=1)
+                preds = (np.tile(phis, (S, 1, 1, 1)).reshape(S * G, n, k) @ amps[..., None])[..., 0] \
+                    + np.tile(offsets, (S, 1))
+            target = np.repeat(np.log(Y) if is_log(objective) else Y, G, axis=0)
+            r = (np.log(np.maximum(preds, 1e-300)) if is_log(objective) else preds) - target
+            values[finite] = np.sum(np.repeat(W, G, axis=0)[finite] * rho(r[finite], objective, delta), axis=1)
+        values[~np.isfinite(values)] = np.inf
+        return values.reshape(S, G)
 
     def best(self, k: int, y: np.ndarray, w: np.ndarray | None, objective: str, polisher) -> "StartGrid":
         """The grid cut to its k best starts for losses y (the starts a refit of nearby losses needs)."""

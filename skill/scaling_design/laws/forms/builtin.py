@@ -47,6 +47,18 @@ def _chinchilla_basis(theta, X):
     return phi, dphi
 
 
+def _chinchilla_batch_basis(theta, X):
+    """_chinchilla_basis for S parameter vectors theta (S, 2) at once: Phi (S, n, 3), dPhi (S, n, 3, 2)."""
+    logN, logD = np.log(X[:, 0]), np.log(X[:, 1])
+    pn, pd = np.exp(-theta[:, :1] * logN), np.exp(-theta[:, 1:2] * logD)
+    S, n = pn.shape
+    phi = np.stack([np.ones((S, n)), pn, pd], axis=2)
+    dphi = np.zeros((S, n, 3, 2))
+    dphi[:, :, 1, 0] = -logN * pn
+    dphi[:, :, 2, 1] = -logD * pd
+    return phi, dphi
+
+
 def _broken_basis(theta, X):
     """Caballero et al. 2022 broken neural scaling law with one break:
     phi = x^-alpha (1 + (x / x_b)^(1/s))^(-delta s)."""
@@ -152,7 +164,7 @@ CLASSIC_FORMS: dict[str, LawForm] = {
         amplitudes=("E", "A", "B"), exponents=("alpha", "beta"),
         bounds={"E": (0.0, np.inf), "A": (0.0, np.inf), "B": (0.0, np.inf),
                 "alpha": EXP_BOUNDS, "beta": EXP_BOUNDS},
-        basis=_chinchilla_basis, grid=(_JOINT_GRID, _JOINT_GRID),
+        basis=_chinchilla_basis, grid=(_JOINT_GRID, _JOINT_GRID), batch_basis=_chinchilla_batch_basis,
         description="Hoffmann et al. 2022 joint law in parameters N and training tokens D."),
     "broken": LawForm(
         name="broken", equation="L = E + A * x^-alpha * (1 + (x / x_break)^(1/smoothness))^(-delta_alpha * smoothness)",

@@ -49,6 +49,9 @@ class LawForm:
     offset: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
     # a simpler form whose fit seeds this one: (name, map of its public params to this form's)
     seed_from: tuple[str, Callable[[np.ndarray], np.ndarray]] | None = None
+    # batch_basis(theta (S, n_exp), X) -> Phi (S, n, n_amp), dPhi (S, n, n_amp, n_exp): the basis at S
+    # parameter vectors at once, for forms refitted many times (optional; a loop over basis otherwise)
+    batch_basis: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
     in_auto: bool = True          # a candidate of form selection ('auto'); False for aliases of a family
     source: str = ""              # the paper or expression the form comes from
 
@@ -84,6 +87,13 @@ class LawForm:
         if self.offset is not None:
             d_theta = d_theta + self.offset(theta, X)[1]
         return np.concatenate([phi, d_theta], axis=1)
+
+    def bases(self, theta: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The basis at S nonlinear parameter vectors theta (S, n_exp): Phi (S, n, n_amp), dPhi (S, n, n_amp, n_exp)."""
+        if self.batch_basis is not None:
+            return self.batch_basis(theta, X)
+        pairs = [self.basis(t, X) for t in theta]
+        return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
     def offset_values(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
         """The amplitude-free part of the prediction at nonlinear parameters theta (0 if none)."""
