@@ -1,9 +1,10 @@
 """The whole strategy (the scaling_design tool, in-process) on each built-in example.
 
-Ours: as shipped (each Monte Carlo refit reuses the design's start grid and bases, polishes from
-the truth and a grid start only when it beats it; joblib workers when the work pays). Baseline,
-in the same run: reuse and parallelism switched off (every refit is the full global fit with
-the truth as an extra start, as before; joblib held to one worker). Medians of --repeats runs.
+Ours: as shipped (the Monte Carlo data sets of a batch polished together from the truth, with the
+design's start grid and bases made once and a grid start polished only when it beats the
+result; joblib workers when the work pays). Baseline, in the same run: batching, reuse and
+parallelism switched off (every refit is the full global fit with the truth as an extra start,
+one data set at a time; joblib held to one worker). Medians of --repeats runs.
 The two must agree: the same verdict and replicate counts, and Monte Carlo error percentiles
 within their own simulation error (the distribution-free 95% interval of the percentile).
 
@@ -22,6 +23,7 @@ from joblib import parallel_config
 from scipy.special import ndtri
 
 from scaling_design.cli import example_names, load_example
+from scaling_design.laws import bootstrap, simulate
 from scaling_design.laws import fit as fit_pkg
 from scaling_design.laws.fit import Refit, fit
 from scaling_design.strategy import Input, run
@@ -31,21 +33,30 @@ GOALS = {"compute-optimal": 2.0, "model-scaling": 1.0, "data-scaling": 1.0}
 
 @contextmanager
 def reuse_and_parallelism_off():
-    """Every refit is the full global fit (grid rebuilt, truth as an extra start), on one worker."""
+    """Every refit is the full global fit (grid rebuilt, truth as an extra start), one data set at
+    a time (no batch polish), on one worker."""
     original = fit_pkg.Refitter.refit
 
-    def full_refit(self, y, warm, *, weights=None, rows=None):
+    def full_refit(self, y, warm, *, weights=None, rows=None, deadline=None):
         X = self.X if rows is None else self.X[rows]
         res = fit(self.form, X, y, objective=self.objective, delta=self.delta, weights=weights,
                   starts=list(warm), top_starts=self.grid_starts)
         return Refit(res.values, res.converged, res.objective, res.optimizer.n_polished)
 
+    def one_by_one(refitter, Y, warm, deadline=None, weights=None, fallback=None):
+        return [fallback(s) if fallback else refitter.refit(y, [warm], deadline=deadline) for s, y in enumerate(Y)]
+
     fit_pkg.Refitter.refit = full_refit
+    patched = [(m, m.refit_many) for m in (simulate, bootstrap)]
+    for module, _ in patched:
+        module.refit_many = one_by_one
     try:
         with parallel_config(n_jobs=1):
             yield
     finally:
         fit_pkg.Refitter.refit = original
+        for module, fn in patched:
+            module.refit_many = fn
 
 
 def timed(name: str, repeats: int):
