@@ -100,9 +100,24 @@ def scale_groups(X: np.ndarray) -> np.ndarray:
     return ids.ravel()
 
 
-def _resample(groups: np.ndarray, members: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    chosen = rng.integers(0, len(members), size=len(members))
-    return np.concatenate([m[rng.integers(0, len(m), size=len(m))] for m in (members[g] for g in chosen)])
+class _Scales:
+    """The runs of each scale, listed scale by scale (order), with each scale's first slot and size."""
+
+    def __init__(self, groups: np.ndarray):
+        _, inverse, self.sizes = np.unique(groups, return_inverse=True, return_counts=True)
+        self.order = np.argsort(inverse.ravel(), kind="stable")
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]])
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+    def resample(self, rng: np.random.Generator) -> np.ndarray:
+        """Run indices of one resample: scales with replacement, then runs with replacement within each."""
+        chosen = rng.integers(0, len(self.sizes), size=len(self.sizes))
+        sizes = self.sizes[chosen]
+        start = np.repeat(self.offsets[chosen], sizes)
+        within = (rng.random(int(sizes.sum())) * np.repeat(sizes, sizes)).astype(np.int64)
+        return self.order[start + np.minimum(within, np.repeat(sizes, sizes) - 1)]
 
 
 def _replicate_chunk(refitter: Refitter, result: FitResult, y, w, resamples, deadline: float) -> list:
@@ -150,10 +165,9 @@ def bootstrap(result: FitResult, X, y, *, weights=None, n_boot: int = 1000, seed
     y = np.asarray(y, float)
     w = None if weights is None else np.asarray(weights, float)
     groups = scale_groups(X) if groups is None else np.asarray(groups)
-    labels = np.unique(groups)
-    members = [np.flatnonzero(groups == g) for g in labels]
+    scales = _Scales(groups)
     rng = np.random.default_rng(seed)
-    resamples = [_resample(groups, members, rng) for _ in range(n_boot)]
+    resamples = [scales.resample(rng) for _ in range(n_boot)]
     refitter = Refitter(form, X, objective=result.objective_name, delta=result.delta, grid_starts=1, reference=y, weights=w)
     jobs = resolve_jobs(n_jobs, n_boot, time_limit_s, BATCH_REFIT_S)
     rows: list = []
@@ -169,7 +183,7 @@ def bootstrap(result: FitResult, X, y, *, weights=None, n_boot: int = 1000, seed
 
     run_chunks(partial(_replicate_chunk, refitter, result, y, w), chunked(resamples, jobs, BATCH), jobs, consume,
                time.time() + time_limit_s)
-    return _result(result, rows, n_boot, len(labels), len(y), seed, time.perf_counter() - start, time_limit_s)
+    return _result(result, rows, n_boot, len(scales), len(y), seed, time.perf_counter() - start, time_limit_s)
 
 
 def _result(result: FitResult, rows: list, n_boot: int, n_groups: int, n_runs: int, seed: int,

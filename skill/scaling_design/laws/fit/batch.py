@@ -1,9 +1,9 @@
-"""Refits of many data sets on one design at once (the Monte Carlo studies).
+"""Refits of many data sets on one design at once (Monte Carlo studies, bootstrap resamples).
 
 The scalar path (Refitter.refit) polishes each data set with scipy's trust-region least squares;
 for a 30-run design most of that time is the Python overhead of one scipy call per data set.
-Here the data sets of a chunk are polished from their warm starts together (laws.batched_lm, the
-Huber loss through IRLS weights, in the same polish coordinates), then each is checked as the
+Here the data sets of a batch are polished from their warm starts together (laws.fit.lm, in the
+same polish coordinates), then each is checked as the
 scalar path checks its own result: converged by the fitter's gradient rule, inside the bounds,
 and no kept grid start beating it. A data set that fails a check is refitted on the scalar path
 (with the global search), so every result is one the scalar path would accept.
@@ -15,18 +15,13 @@ from typing import Callable
 import numpy as np
 
 from ..batched_lm import batched_lm
-from ..objectives import is_log, psi, rho
+from ..objectives import psi, rho
 from .fitter import AGREE_RTOL
+from .lm import BATCH_GTOL, BATCH_RTOL, MAX_ITER, BatchModel
 from .polish import GRAD_TOL, _bounds
 
 __all__ = ["refit_many", "BATCH", "BATCH_RTOL", "BATCH_GTOL"]
 
-# Stop when an accepted step lowers the objective by less than BATCH_RTOL relative, or the gradient
-# is below BATCH_GTOL times the objective. Measured on 200 simulated data sets of a 30-run design:
-# the parameters then match the scalar polish (ftol 1e-10, xtol 1e-12) to 1e-7 relative or better.
-BATCH_RTOL = 1e-13
-BATCH_GTOL = 1e-9
-MAX_ITER = 200
 # Data sets refitted together by the callers (Monte Carlo, bootstrap): the per-iteration overhead is
 # paid per batch; a batch of 64 on a 30-run design takes ~50 ms, short enough for progress and the
 # deadline between batches (a deadline loses at most the batch it cuts).
@@ -34,35 +29,6 @@ BATCH = 64
 MAX_CELLS = 2**21  # data sets x runs x parameters polished at once (16 MB of Jacobian)
 
 _QUIET = dict(over="ignore", divide="ignore", invalid="ignore", under="ignore")
-
-
-class _Model:
-    """Residuals and Jacobians in polish coordinates z for S data sets on one design."""
-
-    def __init__(self, form, X, Y, objective):
-        self.form, self.X, self.objective = form, X, objective
-        self.logs = np.array([n in form.amplitudes or n in form.log_params for n in form.internal_names])
-        self.k = len(form.amplitudes)
-        self.target = np.log(Y) if is_log(objective) else Y
-
-    def __call__(self, Z: np.ndarray, idx: np.ndarray):
-        V = np.array(Z, float)
-        V[:, self.logs] = np.exp(V[:, self.logs])
-        amps, theta = V[:, :self.k], V[:, self.k:]
-        phi, dphi = self.form.bases(theta, self.X)
-        pred = np.einsum("snk,sk->sn", phi, amps)
-        d_theta = np.einsum("snkm,sk->snm", dphi, amps)
-        if self.form.offset is not None:
-            for s, t in enumerate(theta):
-                value, d_offset = self.form.offset(t, self.X)
-                pred[s] += value
-                d_theta[s] += d_offset
-        J = np.concatenate([phi, d_theta], axis=2)
-        J[:, :, self.logs] *= V[:, None, self.logs]
-        if is_log(self.objective):
-            pred = np.maximum(pred, 1e-300)
-            return np.log(pred) - self.target[idx], J / pred[..., None]
-        return pred - self.target[idx], J
 
 
 def refit_many(refitter, Y: np.ndarray, warm: np.ndarray, deadline: float | None = None,
@@ -90,7 +56,7 @@ def _refit_batch(refitter, Y, W, warm, deadline, fallback) -> list:
     idx = np.flatnonzero(usable)
     if not len(idx):
         return out
-    model = _Model(form, refitter.X, Y[idx], objective)
+    model = BatchModel(form, refitter.X, Y[idx], objective)
     bounds = [_bounds(form, model.logs, float(np.max(y))) for y in Y[idx]]
     lower, upper = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
     internal = np.array(form.internal(np.asarray(warm, float)), float)
@@ -114,7 +80,7 @@ def _refit_batch(refitter, Y, W, warm, deadline, fallback) -> list:
     return out
 
 
-def _accepted(refitter, model: _Model, Z, lower, upper, Y, W, delta) -> np.ndarray:
+def _accepted(refitter, model: BatchModel, Z, lower, upper, Y, W, delta) -> np.ndarray:
     """The batch solutions the scalar path would accept as they are: finite, inside the bounds, the
     gradient at noise level (the fitter's rule), and no kept grid start better on the grid's runs."""
     with np.errstate(**_QUIET):

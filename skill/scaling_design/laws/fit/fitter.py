@@ -7,6 +7,7 @@ from ..forms import LawForm, get_form
 from ..objectives import DEFAULT_DELTA, check_objective, is_log, rho
 from ..results import LawInputError
 from .assemble import assemble
+from .lm import polish_many
 from .polish import Polisher
 from .result import FitResult, OptimizerReport
 from .starts import StartGrid
@@ -47,7 +48,7 @@ def _seed_starts(form: LawForm, X, y, w, objective, delta) -> list[np.ndarray]:
 def _polish_starts(polisher: Polisher, grid_z: list, extra_z: list, first: int) -> tuple[list, np.ndarray]:
     """Polish the extra starts and the first grid starts, then further grid starts while fewer
     than two polished starts agree on the best objective."""
-    sols = [polisher.polish(z) for z in extra_z + grid_z[:first]]
+    sols = polish_many(polisher, extra_z + grid_z[:first])  # together; scipy for any that fails the checks
     values = [polisher.value(s.x) for s in sols]
     for z in grid_z[first:]:
         if len(values) >= 2 and agreeing(values) >= 2:

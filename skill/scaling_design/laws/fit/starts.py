@@ -46,8 +46,9 @@ class StartGrid:
 
     def _bases(self, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with np.errstate(**_QUIET):
-            phis = np.stack([self.form.basis(theta, self.X)[0] for theta in grid])          # (G, n, k)
-            offsets = np.stack([self.form.offset_values(theta, self.X) for theta in grid])  # (G, n)
+            phis = self.form.bases(grid, self.X)[0]                                          # (G, n, k)
+            offsets = np.zeros((len(grid), self.X.shape[0])) if self.form.offset is None else \
+                np.stack([self.form.offset_values(theta, self.X) for theta in grid])          # (G, n)
         return phis, offsets
 
     def _chunks(self):
