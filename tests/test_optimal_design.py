@@ -118,3 +118,20 @@ def test_thinned_grid_and_cheapest_first_fit_the_budget_with_as_many_runs_as_the
     cheap = cheapest_first(costs, budget)
     assert costs[cheap].sum() <= budget
     assert costs[cheap].sum() + np.sort(np.delete(costs, cheap))[0] > budget
+
+
+def test_a_large_pool_selected_in_blocks_is_within_one_percent_of_the_exact_greedy():
+    from scaling_design.laws.optimal_design import BLOCK_POOL
+
+    form, params = get_form("chinchilla"), published_law("epoch")["params"]
+    N = np.geomspace(1e7, 3e9, 60)
+    X = np.array([(n, r * n) for n in N for r in np.geomspace(1, 400, 60)])
+    assert len(X) > BLOCK_POOL
+    costs = 6 * X[:, 0] * X[:, 1]
+    rows = response_rows(form, params, X, NoiseModel().sd_of_loss)
+    G = target_gradient(form, params, lambda v: np.log(form.predict(v, np.array([[7e10, 1.4e12]]))))
+    budget = 0.05 * costs.sum()
+    blocks, exact = greedy_select(rows, costs, G, budget), greedy_select(rows, costs, G, budget, exact=True)
+    assert blocks.cost <= budget * (1 + 1e-12) and blocks.full_rank
+    assert blocks.criterion <= exact.criterion * 1.01
+    assert abs(blocks.counts.sum() - exact.counts.sum()) <= 0.05 * exact.counts.sum()
