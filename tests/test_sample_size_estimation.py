@@ -265,3 +265,16 @@ def test_a_step_the_time_bound_leaves_without_simulations_ends_the_curve_with_fi
     assert all(math.isfinite(v) for c in curve for v in (c.error_percentile, c.median_error, c.converged_fraction))
     assert all(math.isfinite(r.error_at_chosen) for r in out.precision_sensitivity)
     assert any(w.code == "simulation_truncated" and "left no simulation" in w.message for w in out.warnings)
+
+
+@pytest.mark.parametrize("points, says", [([[1e8, 2e9], [3e8]], "same length"), ([], "at least one run"),
+                                          ([[1e8], [-3.0]], "finite numbers > 0")])
+def test_ragged_empty_or_non_positive_design_points_are_refused_naming_the_field(points, says):
+    from pydantic import ValidationError
+
+    from scaling_design.tools import get_tool
+
+    tool = get_tool("sample_size_estimation")
+    with pytest.raises(ValidationError) as err:
+        tool.call({**tool.example, "design_points": points})
+    assert "design_points" in str(err.value) and says in str(err.value)

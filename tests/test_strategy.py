@@ -204,3 +204,14 @@ def test_a_prior_in_another_parameter_counting_is_called_approximate(model_plan)
     assert counting == "non_embedding"
     assert "counts total parameters" in source and "approximate prior" in source
     assert _prior_at("model", {"D": 2e10}, "total")[1].endswith("D = 2e+10 tokens")
+
+
+def test_an_moe_model_study_sweeps_active_parameters_and_says_which_axis_it_held():
+    from scaling_design.tools import get_tool
+
+    tool = get_tool("scaling_design")
+    out = tool.call({**tool.example, "system": "moe_transformer"})
+    runs = out.design_matrix_construction.runs
+    assert len({r["N"] for r in runs}) >= 3 and len({r["num_experts"] for r in runs}) == 1
+    held = [w for w in out.design_matrix_construction.warnings if w.code == "axes_held_fixed"]
+    assert held and "num_experts" in held[0].message

@@ -17,7 +17,8 @@ from ..step_order import STEP_ORDER
 from .assemble import assemble, final_table, held_out_point
 from .inputs import (
     _budget_input, _default, _design_input, _dump, _fixed_parameters, _fixed_tokens, _identify, _replicate_floor,
-    _replicates_needed, _result_columns, _sample_size_input, _specify_levels, _target_compute, _target_scale)
+    _replicates_needed, _result_columns, _sample_size_input, _specify_levels, _target_compute, _target_scale,
+    held_axes)
 from .models import Input, Output
 from .run_table import VALIDATION_SHARE, validation_runs
 
@@ -99,6 +100,7 @@ def _run(inp: Input, progress: Callable[[float, float, str], None] | None = None
     tick(3, "design_matrix_construction")
     result_columns = _result_columns(scaling_type, ms_out)
     dm_out = dmc.run(_design_input(inp, scaling_type, ls_out, fixed, gate_reps, result_columns))
+    held = held_axes(scaling_type, ls_out)
 
     tick(4, "sample_size_estimation")
     if scaling_type == "compute_optimal":
@@ -114,6 +116,12 @@ def _run(inp: Input, progress: Callable[[float, float, str], None] | None = None
     if replicates != gate_reps:
         # The run table is rebuilt with the replicates the Monte Carlo asked for (same seed, same levels).
         dm_out = dmc.run(_design_input(inp, scaling_type, ls_out, fixed, replicates, result_columns))
+    if held:  # a one-axis sweep of a study with more axes: say which were held and how to vary them
+        dm_out.warnings.append(dmc.StepWarning(
+            code="axes_held_fixed", severity="warning",
+            message=f"The {scaling_type} sweep varies one axis; {', '.join(f'{k} = {v:g}' for k, v in held.items())} "
+                    "held at its middle level. To learn how loss scales with it too, sweep it in a second design "
+                    "(design_matrix_construction with design full_factorial over both axes) or fix it by hand."))
         # ... and the metric protocol states the same replicates as the run table
         ms_out = ms.run(ms_input.model_copy(update={"replicates": replicates}))
         _default(defaults, "replicates", replicates, "sample_size_estimation: the first replicate count meeting "

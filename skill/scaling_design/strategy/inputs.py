@@ -35,6 +35,19 @@ def _levels(ls_out: ls.Output, name: str) -> list[float]:
     return list(factor.levels) if factor is not None else []
 
 
+_SWEPT = {"model": ("parameters", "active_parameters"), "data": ("tokens",)}
+
+
+def held_axes(scaling_type: str, ls_out: ls.Output) -> dict[str, float]:
+    """Axes a one-axis sweep does not vary (an MoE model study's num_experts), each at its middle level.
+    Empty when the study has only its scale axis."""
+    swept = [f for f in ls_out.factors if f.name in _SWEPT.get(scaling_type, ())][:1]
+    if not swept:
+        return {}
+    return {f.name: float(f.levels[(len(f.levels) - 1) // 2]) for f in ls_out.factors
+            if f.name != swept[0].name and f.levels}
+
+
 def _main_axis(scaling_type: str) -> str:
     return {"model": "parameters", "data": "tokens", "compute_optimal": "compute", "inference": "batch_size"}[
         scaling_type]
@@ -128,10 +141,15 @@ def _design_input(inp: Input, scaling_type: str, ls_out: ls.Output, fixed: dict[
     common = {"replicates": replicates, "seed": inp.seed, "hardware": inp.hardware, "mfu": inp.mfu,
               "result_columns": result_columns}
     if scaling_type in ("model", "data"):
-        # level_specification's factors as they are: the design step maps parameters/tokens to N/D
-        factors = [f.model_dump(mode="json") for f in ls_out.factors]
+        # the swept axis as level_specification gave it (the design step maps parameters/tokens to N/D);
+        # any other axis (an MoE's num_experts) is held at its middle level: see held_axes
+        factors = [f.model_dump(mode="json") for f in ls_out.factors if f.name not in held_axes(scaling_type, ls_out)]
+        for row in factors:  # an MoE's active parameters are the model-size axis N of the sweep
+            if row["name"] in _SWEPT[scaling_type] and row.get("kind") not in ("parameters", "tokens"):
+                row["name"] = "N" if scaling_type == "model" else "D"
         held = {"D": fixed["D"]} if scaling_type == "model" else {"N": fixed["N"]}
-        return dmc.Input(design="one_axis_sweep", factors=factors, fixed=held, **common)
+        return dmc.Input(design="one_axis_sweep", factors=factors, fixed={**held, **held_axes(scaling_type, ls_out)},
+                         **common)
     if scaling_type == "compute_optimal":
         return dmc.Input(design="isoflop", compute_budgets=_levels(ls_out, "compute"), **common)
     return dmc.Input(design="inference_grid", factors=[

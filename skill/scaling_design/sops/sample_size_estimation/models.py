@@ -110,6 +110,22 @@ class Input(BaseModel):
     time_limit_s: float = Field(120.0, gt=0, le=MAX_TIME_S, description=f"Wall-clock bound for the whole Monte Carlo, seconds (cap {MAX_TIME_S:g}).")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of the simulation; same input, same output.")
 
+    @field_validator("design_points")
+    @classmethod
+    def _rows(cls, value: list[list[float]] | None) -> list[list[float]] | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("`design_points` must hold at least one run (one row per run); got an empty list")
+        widths = sorted({len(row) for row in value})
+        if len(widths) > 1:
+            raise ValueError(f"`design_points` rows must all have the same length (the form's inputs, e.g. [N, D]); "
+                             f"got rows of lengths {widths}")
+        bad = next((x for row in value for x in row if not (x == x and abs(x) != float("inf") and x > 0)), None)
+        if bad is not None:
+            raise ValueError(f"`design_points` values must be finite numbers > 0 (run inputs such as N and D); got {bad!r}")
+        return value
+
     @field_validator("tokens_per_param")
     @classmethod
     def _ratios(cls, value: list[float]) -> list[float]:
