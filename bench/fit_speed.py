@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from hoffmann_baseline import as_params, hoffmann_fit, hoffmann_grid, huber_objective
+from hoffmann_baseline import as_params, hoffmann_fit, hoffmann_grid
 
 from scaling_design.laws.bootstrap import bootstrap
 from scaling_design.laws.fit import fit

@@ -7,7 +7,6 @@ import os
 import re
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from expensive_inputs import expensive_inputs, runs_csv
