@@ -143,13 +143,13 @@ def _design_input(inp: Input, scaling_type: str, ls_out: ls.Output, fixed: dict[
     if scaling_type in ("model", "data"):
         # the swept axis as level_specification gave it (the design step maps parameters/tokens to N/D);
         # any other axis (an MoE's num_experts) is held at its middle level: see held_axes
-        factors = [f.model_dump(mode="json") for f in ls_out.factors if f.name not in held_axes(scaling_type, ls_out)]
+        others = held_axes(scaling_type, ls_out)
+        factors = [f.model_dump(mode="json") for f in ls_out.factors if f.name not in others]
         for row in factors:  # an MoE's active parameters are the model-size axis N of the sweep
             if row["name"] in _SWEPT[scaling_type] and row.get("kind") not in ("parameters", "tokens"):
                 row["name"] = "N" if scaling_type == "model" else "D"
         held = {"D": fixed["D"]} if scaling_type == "model" else {"N": fixed["N"]}
-        return dmc.Input(design="one_axis_sweep", factors=factors, fixed={**held, **held_axes(scaling_type, ls_out)},
-                         **common)
+        return dmc.Input(design="one_axis_sweep", factors=factors, fixed={**held, **others}, **common)
     if scaling_type == "compute_optimal":
         return dmc.Input(design="isoflop", compute_budgets=_levels(ls_out, "compute"), **common)
     return dmc.Input(design="inference_grid", factors=[

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..batched_lm import batched_lm
 from ..objectives import is_log
+from .polish import log_mask
 
 __all__ = ["BatchModel", "BatchPolish", "polish_many", "BATCH_RTOL", "BATCH_GTOL", "MAX_ITER"]
 
@@ -32,7 +33,7 @@ class BatchModel:
 
     def __init__(self, form, X, Y, objective):
         self.form, self.X, self.objective = form, X, objective
-        self.logs = np.array([n in form.amplitudes or n in form.log_params for n in form.internal_names])
+        self.logs = log_mask(form)
         self.k = len(form.amplitudes)
         self.target = np.log(Y) if is_log(objective) else Y
 
@@ -54,7 +55,6 @@ class BatchModel:
             pred = np.maximum(pred, 1e-300)
             return np.log(pred) - self.target[idx], J / pred[..., None]
         return pred - self.target[idx], J
-
 
 
 @dataclass(frozen=True)

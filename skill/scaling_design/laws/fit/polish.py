@@ -16,7 +16,7 @@ from scipy.optimize import least_squares
 from ..forms import LawForm
 from ..objectives import is_log, psi, rho, scipy_loss
 
-__all__ = ["Polisher", "GRAD_TOL", "AMP_FLOOR", "POLISH_XTOL", "POLISH_FTOL", "STOPPED"]
+__all__ = ["Polisher", "log_mask", "GRAD_TOL", "AMP_FLOOR", "POLISH_XTOL", "POLISH_FTOL", "STOPPED"]
 
 GRAD_TOL = 1e-4         # converged when |grad|_inf <= GRAD_TOL * objective (scale-free)
 AMP_FLOOR = 1e-10       # smallest amplitude (relative to max loss) the log-space polish represents
@@ -49,7 +49,7 @@ class Polisher:
     def __init__(self, form: LawForm, X: np.ndarray, y: np.ndarray, weights, objective: str, delta: float):
         self.form, self.X, self.y, self.objective, self.delta = form, X, y, objective, delta
         self.w = weights
-        self.logs = np.array([n in form.amplitudes or n in form.log_params for n in form.internal_names])
+        self.logs = log_mask(form)
         self.lower, self.upper = _bounds(form, self.logs, float(np.max(y)))
         self.target = np.log(y) if is_log(objective) else y
         self.sqrt_w = None if (weights is None or objective == "huber-log") else np.sqrt(weights)
@@ -159,6 +159,11 @@ class Polisher:
         value = self.value(sol.x)
         ok = bool(sol.status > 0 and gnorm <= GRAD_TOL * value + 1e-12)
         return ok, gnorm
+
+
+def log_mask(form: LawForm) -> np.ndarray:
+    """Which internal parameters the polish holds in log space: the amplitudes and the positive scales."""
+    return np.array([n in form.amplitudes or n in form.log_params for n in form.internal_names])
 
 
 def _stop_after(deadline: float, intermediate_result) -> None:
