@@ -202,17 +202,23 @@ def test_free_text_in_the_report_adds_no_heading_table_or_html():
     _markdown_lines_are_plain(environment().from_string("**Question:** {{ q | text }}").render(q=question))
 
 
-def _untyped_properties(node, path: str = "") -> list[str]:
-    found = []
-    if isinstance(node, dict):
-        for name, prop in (node.get("properties") or {}).items():
-            if isinstance(prop, dict) and not ({"type", "anyOf", "oneOf", "allOf", "$ref", "enum", "const"} & set(prop)):
-                found.append(f"{path}.{name}")
-        for key, value in node.items():
-            found += _untyped_properties(value, f"{path}/{key}")
-    elif isinstance(node, list):
-        for value in node:
-            found += _untyped_properties(value, path)
+_KEYWORDS = {"type", "anyOf", "oneOf", "allOf", "$ref", "enum", "const", "not"}
+
+
+def _untyped_properties(schema, path: str = "#") -> list[str]:
+    """Every subschema (property, array item, union member, map value, definition) that carries no validation
+    keyword: it accepts any value, which MCP Inspector --strict reports."""
+    if not isinstance(schema, dict):
+        return []
+    found = [] if (_KEYWORDS & set(schema)) or path == "#" else [path]
+    children = [(f"{path}.{k}", v) for k, v in (schema.get("properties") or {}).items()]
+    children += [(f"{path}.$defs.{k}", v) for k, v in (schema.get("$defs") or {}).items()]
+    children += [(f"{path}.{key}[{i}]", v) for key in ("anyOf", "oneOf", "allOf") for i, v in
+                 enumerate(schema.get(key) or [])]
+    children += [(f"{path}.{key}", schema[key]) for key in ("items", "additionalProperties")
+                 if isinstance(schema.get(key), dict)]
+    for child_path, child in children:
+        found += _untyped_properties(child, child_path)
     return found
 
 

@@ -1,6 +1,8 @@
 """The scaling_design strategy: the steps in order, each fed by the ones before; the checks and the verdict."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from pydantic import ValidationError
 
@@ -116,6 +118,20 @@ def test_the_scaling_type_is_inferred_from_the_question_when_absent():
 def test_an_inference_study_needs_the_model_size():
     with pytest.raises(InputError, match="fixed_parameters"):
         run(Input(question="How does throughput scale with batch size?", scaling_type="inference"))
+
+
+@pytest.mark.parametrize("budget", [{"budget_gpu_hours": 5000, "fixed_tokens": 1e17},
+                                    {"budget_gpu_hours": 1e-3}, {"budget_flops": 1e15}])
+def test_a_budget_that_buys_no_run_is_refused_up_front_by_the_callers_fields(budget):
+    """Refused before any simulation (n_sims 2000 would take seconds), by the budget field the caller sent."""
+    start = time.perf_counter()
+    with pytest.raises(InputError) as err:
+        run(Input(question="How does loss scale with model size?", scaling_type="model", hardware="H100",
+                  n_sims=2000, **budget))
+    assert time.perf_counter() - start < 1.0
+    field = "budget_flops" if "budget_flops" in budget else "budget_gpu_hours"
+    assert err.value.field == field and str(err.value).startswith(f"{field}: ")
+    assert "buys no run" in str(err.value) and "fixed_tokens" in str(err.value)
 
 
 def test_an_empty_range_is_refused_naming_both_ends():

@@ -53,6 +53,24 @@ DRIVERS = {"target_N": "target_parameters", "target_D": "fixed_tokens", "target_
            "n_min": "scale_min", "fixed": "fixed_tokens", "fixed_parameters": "fixed_parameters"}
 
 
+def refuse_unaffordable(inp: Input, scaling_type: str, budget_flops: float | None, dm_out: dmc.Output) -> None:
+    """Before any simulation: a budget that buys not one run of the plan is refused by the caller's budget field,
+    with the cheapest run's cost and the fields that set it."""
+    if budget_flops is None or scaling_type == "inference" or not dm_out.runs:
+        return
+    cheapest = min(dm_out.runs, key=lambda r: float(r["C"]))
+    if float(cheapest["C"]) <= budget_flops:
+        return
+    field = "budget_flops" if inp.budget_flops is not None else "budget_gpu_hours"
+    given = f"{inp.budget_flops:.3g} FLOPs" if inp.budget_flops is not None else f"{inp.budget_gpu_hours:.3g} GPU-hours"
+    hours = cheapest.get("gpu_hours")
+    cost = f"{float(cheapest['C']):.3g} FLOPs" + (f" ({float(hours):.3g} GPU-hours)" if hours is not None else "")
+    setters = {"model": "fixed_tokens or scale_min", "data": "fixed_parameters or scale_min",
+               "compute_optimal": "scale_min"}[scaling_type]
+    raise InputError(field, f"{field}: {given} buys no run of this plan; the cheapest (N = {float(cheapest['N']):.3g}, "
+                            f"D = {float(cheapest['D']):.3g}) costs {cost}. Raise {field} or lower {setters}")
+
+
 def run(inp: Input, progress: Callable[[float, float, str], None] | None = None) -> Output:
     """The whole flow; a step Input refusing what the strategy derived is an InputError on the strategy's field."""
     try:
@@ -100,6 +118,7 @@ def _run(inp: Input, progress: Callable[[float, float, str], None] | None = None
     tick(3, "design_matrix_construction")
     result_columns = _result_columns(scaling_type, ms_out)
     dm_out = dmc.run(_design_input(inp, scaling_type, ls_out, fixed, gate_reps, result_columns))
+    refuse_unaffordable(inp, scaling_type, fi_out.budget_flops, dm_out)
     held = held_axes(scaling_type, ls_out)
 
     tick(4, "sample_size_estimation")
@@ -134,7 +153,9 @@ def _run(inp: Input, progress: Callable[[float, float, str], None] | None = None
         held = validation_runs(scaling_type, held_out_point(scaling_type, ls_out), fixed, dm_out.cost.peak_flops,
                                dm_out.cost.mfu)
         reserve = sum(r["C"] for r in held)
-        if fi_out.budget_flops is not None and reserve > VALIDATION_SHARE * fi_out.budget_flops:
+        cheapest = min(float(r["C"]) for r in dm_out.runs)
+        if fi_out.budget_flops is not None and (reserve > VALIDATION_SHARE * fi_out.budget_flops
+                                                or fi_out.budget_flops - reserve < cheapest):
             reserve, held = 0.0, []  # unaffordable: the plan says so (validation_run check) rather than overspend
         bc_out = bcd.run(_budget_input(inp, scaling_type, dm_out, fi_out, fixed, target, replicates,
                                        _time_left(deadline), reserve),

@@ -219,9 +219,13 @@ class Input(BaseModel):
         return self
 
 
+_Scalar = float | int | str | bool | None  # every list item typed: a schema with no keyword accepts anything
+
+
 class NamedValue(BaseModel):
     name: str = Field(description="Default's name.")
-    value: float | int | str | bool | list | dict | None = Field(description="The value used.")
+    value: float | int | str | bool | list[_Scalar | dict | list[_Scalar]] | dict | None = Field(
+        description="The value used.")
     source: str = Field(description="Where the default comes from.")
 
 
