@@ -101,3 +101,29 @@ def test_the_batch_projection_of_the_grid_matches_the_scalar_one(objective):
     for s, y in enumerate(Y):
         values, _, index = refitter.grid.project(y, None, objective, Polisher(form, refitter.X, y, None, objective, 1e-3))
         assert np.allclose(many[s, index], values, rtol=1e-10)
+
+
+def test_a_problem_with_an_exactly_flat_parameter_does_not_fail_the_batch():
+    """One data set leaves the slope's column exactly zero (a singular normal matrix): it gets its least-squares
+    step alone, and the other problems of the batch converge as if it were not there."""
+    x = np.linspace(0, 1, 20)
+    ys = np.array([1 + 2 * x, 3 + 0 * x, -1 + 0.5 * x])
+    xs = np.array([x, np.zeros_like(x), x])  # the second problem's x is all zero: slope unidentified
+
+    def fun(theta, idx):
+        r = theta[:, :1] + theta[:, 1:] * xs[idx] - ys[idx]
+        return r, np.stack([np.ones_like(xs[idx]), xs[idx]], axis=2)
+
+    res = batched_lm(fun, np.zeros((3, 2)), np.ones((3, 20)), gtol=1e-10)
+    assert np.allclose(res.theta[0], [1, 2], atol=1e-6) and np.allclose(res.theta[2], [-1, 0.5], atol=1e-6)
+    assert np.isclose(res.theta[1, 0], 3, atol=1e-6) and np.isfinite(res.cost).all()
+
+
+def test_a_singular_damped_system_gets_its_least_squares_step_and_the_batch_goes_on():
+    from scaling_design.laws.batched_lm import _solve
+
+    A = np.array([[[2.0, 0.0], [0.0, 4.0]], [[1.0, 1.0], [1.0, 1.0]], [[np.nan, 0.0], [0.0, 1.0]]])
+    b = np.array([[2.0, 4.0], [2.0, 2.0], [1.0, 1.0]])
+    x = _solve(A, b)
+    assert np.allclose(x[0], [1, 1]) and np.allclose(x[1], [1, 1])  # the minimum-norm solution of x1 + x2 = 2
+    assert np.isnan(x[2]).all()  # no step: rejected, the damping grows

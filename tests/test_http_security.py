@@ -104,3 +104,54 @@ def test_a_rebinding_host_header_gets_421_at_127_0_0_2_and_at_0_0_0_0_with_allow
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _session(port: int) -> dict[str, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Host": f"127.0.0.1:{port}", "Content-Type": "application/json",
+               "Accept": "application/json, text/event-stream"}
+    conn.request("POST", "/mcp", INIT, headers)
+    response = conn.getresponse()
+    headers["mcp-session-id"] = response.getheader("mcp-session-id")
+    response.read()
+    conn.request("POST", "/mcp", b'{"jsonrpc":"2.0","method":"notifications/initialized"}', headers)
+    conn.getresponse().read()
+    conn.close()
+    return headers
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads the server's CPU time from /proc")
+def test_a_call_abandoned_by_a_disconnected_http_client_stops_its_work():
+    """The client sends a call of a minute's work and drops the connection: the server goes idle at once
+    (before, a core stayed busy until the call's own time limit)."""
+    from expensive_inputs import expensive_inputs
+
+    port = _free_port("127.0.0.1")
+    proc = _serve("--port", str(port))
+    try:
+        _wait_up(proc, "127.0.0.1", port)
+        headers = _session(port)
+        args = {**expensive_inputs("unused.csv")["budget_constrained_design"], "time_limit_s": 60}
+        body = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                           "params": {"name": "budget_constrained_design", "arguments": args}}).encode()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1.5)
+        conn.request("POST", "/mcp", body, headers)
+        with pytest.raises((TimeoutError, socket.timeout)):
+            conn.getresponse().read()
+        conn.close()  # the client is gone
+        time.sleep(1.0)
+        before = _cpu_seconds(proc.pid)
+        time.sleep(3.0)
+        assert _cpu_seconds(proc.pid) - before < 0.5  # idle, not a core busy for the minute asked
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

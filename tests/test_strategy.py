@@ -231,3 +231,34 @@ def test_an_moe_model_study_sweeps_active_parameters_and_says_which_axis_it_held
     assert len({r["N"] for r in runs}) >= 3 and len({r["num_experts"] for r in runs}) == 1
     held = [w for w in out.design_matrix_construction.warnings if w.code == "axes_held_fixed"]
     assert held and "num_experts" in held[0].message
+    # level_specification realises active parameters with (dense-equivalent) shapes, and the run table's N are them
+    active = next(f for f in out.level_specification.factors if f.name == "active_parameters")
+    assert active.kind == "parameters" and len(active.shapes) == len(active.levels)
+    assert {r["N"] for r in runs} <= set(active.levels)
+    factors = next(c for c in out.checks if c.name == "factors_in_matrix")
+    assert factors.passed and "num_experts held" in factors.detail
+
+
+@pytest.mark.parametrize("extra", [{}, {"scale_max": 1e10}, {"fixed_tokens": 1e11}])
+def test_an_moe_model_study_needs_no_more_than_a_dense_one(extra):
+    """Without fixed_tokens it sizes the data from the largest active model, as a dense study does."""
+    out = run(Input(question="How does loss scale with model size?", scaling_type="model",
+                    system="moe_transformer", budget_gpu_hours=5000, n_sims=20, **extra))
+    assert out.scaling_type == "model" and len({r["N"] for r in out.design_matrix_construction.runs}) >= 3
+
+
+@pytest.mark.parametrize("args, field", [
+    ({"scaling_type": "compute_optimal", "scale_min": 1e6, "budget_flops": 1e24}, "scale_min"),
+    ({"scaling_type": "data", "scale_min": 1e20, "budget_flops": 1e30}, "scale_min"),
+    ({"scaling_type": "model", "scale_min": 1e12, "fixed_tokens": 1e17}, "scale_min"),   # above the suggested top
+    ({"scaling_type": "model", "scale_max": 1e13, "num_levels": 3}, "scale_max"),        # held-out point past 1e15
+    ({"scaling_type": "compute_optimal", "budget_flops": 1e10}, "budget_flops"),         # no isoFLOP budget >= 1e12
+    ({"scaling_type": "data", "budget_gpu_hours": 1, "mfu": 1e-6}, "budget_gpu_hours"),  # affords no 1e4 model
+    ({"scaling_type": "model", "budget_gpu_hours": 1e12}, "budget_gpu_hours"),           # past 1e30 FLOPs
+])
+def test_a_value_a_step_would_refuse_is_refused_up_front_by_the_field_the_caller_sent(args, field):
+    start = time.perf_counter()
+    with pytest.raises(InputError) as err:
+        run(Input(question="How does loss scale?", n_sims=2000, **args))
+    assert time.perf_counter() - start < 1.0  # before any simulation
+    assert err.value.field == field and field in args and "refuses" not in str(err.value)

@@ -68,6 +68,19 @@ def _small_gradient(g: np.ndarray, cost: np.ndarray, gtol: float) -> np.ndarray:
     return np.isfinite(cost) & (np.max(np.abs(g), axis=1) <= gtol * np.maximum(cost, 1e-300))
 
 
+def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Batched A x = b. A singular system (a data set that leaves a parameter's column exactly zero) gets its
+    least-squares step alone instead of failing the batch; one that has none gets NaN, a rejected step."""
+    try:
+        return np.linalg.solve(A, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        out = np.full(b.shape, np.nan)
+        for i in range(len(b)):
+            if np.all(np.isfinite(A[i])) and np.all(np.isfinite(b[i])):
+                out[i] = np.linalg.lstsq(A[i], b[i], rcond=None)[0]
+        return out
+
+
 def batched_lm(fun: Residuals, theta0: np.ndarray, weights: np.ndarray, *, max_iter: int = 1000,
                rtol: float = 1e-15, gtol: float = 1e-4, delta: float | None = None,
                deadline: float | None = None) -> BatchResult:
@@ -94,7 +107,7 @@ def batched_lm(fun: Residuals, theta0: np.ndarray, weights: np.ndarray, *, max_i
                 break
             diag = D[idx]
             diag = np.maximum(diag, 1e-10 * diag.max(axis=1, keepdims=True) + 1e-300)  # a flat direction stays solvable
-            step = np.linalg.solve(H[idx] + lam[idx, None, None] * eye * diag[:, None, :], -g[idx][..., None])[..., 0]
+            step = _solve(H[idx] + lam[idx, None, None] * eye * diag[:, None, :], -g[idx])
             trial = theta[idx] + step
             r_t, g_t, H_t, D_t = _normal(fun, trial, idx, w[idx], delta)
             cost_t = huber_cost(r_t, w[idx], delta)

@@ -120,6 +120,27 @@ def _time_limit(spec: ToolSpec, arguments: dict[str, Any]) -> float:
     return float(default) if isinstance(default, (int, float)) and math.isfinite(default) else limits.DEFAULT_TIME_LIMIT_S
 
 
+DISCONNECT_POLL_S = 0.25
+
+
+async def _stop_on_disconnect(ctx: Any, deadline: limits.Deadline) -> None:
+    """Over HTTP, a client that drops its connection has abandoned the call; the SDK does not cancel the handler
+    then, so the step's deadline is cancelled here and the work stops. Over stdio there is no request to watch."""
+    probe = getattr(getattr(ctx, "request", None), "is_disconnected", None)
+    if probe is None:
+        return
+    while not deadline.cancelled:
+        await anyio.sleep(DISCONNECT_POLL_S)
+        try:
+            gone = await probe()
+        except Exception:  # a transport without the probe: the call keeps its own time limit
+            return
+        if gone:
+            logger.info("client disconnected: the call is stopped")
+            deadline.cancel()
+            return
+
+
 async def _run_step(spec: ToolSpec, arguments: dict[str, Any], ctx: Any, access: FileAccess) -> Any:
     """The step's output, or the error result that replaces it."""
     deadline = limits.Deadline(_time_limit(spec, arguments))
@@ -129,9 +150,17 @@ async def _run_step(spec: ToolSpec, arguments: dict[str, Any], ctx: Any, access:
         with file_access.confined(access.roots_provider(ctx)):
             return spec.call(arguments, progress=progress, deadline=deadline)
 
+    async def watched() -> Any:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_stop_on_disconnect, ctx, deadline)
+            try:
+                return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+            finally:
+                tg.cancel_scope.cancel()
+
     try:
         with anyio.move_on_after(deadline.seconds + BACKSTOP_S):  # a step stuck inside one C call
-            return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+            return await watched()
         return error_result(f"Invalid input for {spec.name}: time_limit_s = {deadline.seconds:g} s ran out before "
                             "the tool finished; raise time_limit_s or ask for less work.")
     except (ValidationError, ValueError) as exc:

@@ -10,7 +10,7 @@ from ..tactics import statistical_method_selection as sms
 from .checks import (
     _check_budget, _check_factors, _check_final_levels, _check_gate_runs, _check_levels, _check_replicates,
     _check_step_findings, _replicate_counts, _scale_points, _verdict)
-from .inputs import _dump, _range
+from .inputs import _dump, _range, held_axes
 from .memory import with_memory
 from .models import Check, Output, Summary
 from .run_table import (SETTING_COLUMNS, VALIDATION_AXIS, VALIDATION_SHARE, FinalTable, build_table,
@@ -158,7 +158,7 @@ def assemble(inp, fi_out, ls_out, ms_out, dm_out, ss_out, bc_out, gate, replicat
              "design_matrix_construction": dm_out, "sample_size_estimation": ss_out,
              "budget_constrained_design": bc_out}
     checks = [
-        _check_factors(fi_out, fit, scaling_type),
+        _check_factors(fi_out, fit, scaling_type, held_axes(scaling_type, ls_out)),
         _check_levels(ls_out, fit, scaling_type),
         _check_final_levels(fit.runs, scaling_type, _range(gate["scale_points"])),
         _check_replicates(fit.runs, setting, replicates, target_met, ss_out, gate),

@@ -26,19 +26,26 @@ def _covers(values: set[float], levels: list[float]) -> tuple[list[float], list[
     return missing, extra
 
 
-def _check_factors(fi_out: fi.Output, dm_out: dmc.Output, scaling_type: str) -> Check:
+def _check_factors(fi_out: fi.Output, dm_out: dmc.Output, scaling_type: str,
+                   held: dict[str, float] | None = None) -> Check:
+    """Every scaling axis a varied column, save those the one-axis sweep holds by design (warned axes_held_fixed)."""
     columns = set(dm_out.columns)
-    absent = []
+    absent, kept = [], []
     for axis in fi_out.independent_variables:
         if scaling_type == "compute_optimal" and axis.kind == "parameters":
             continue  # isoFLOP sizes are set per budget: N is a column, not a factor with levels
+        if held and axis.name in held:
+            kept.append(f"{axis.name} held at {held[axis.name]:g}")
+            continue
         column = AXIS_COLUMN.get(axis.name, axis.name)
         varied = column in columns and len({r.get(column) for r in dm_out.runs}) > 1
         if not varied:
             absent.append(f"{axis.name} (column {column})")
-    names = ", ".join(a.name for a in fi_out.independent_variables)
+    names = ", ".join(a.name for a in fi_out.independent_variables if not (held and a.name in held))
+    by_design = f" ({'; '.join(kept)} by design: see the axes_held_fixed warning)" if kept else ""
     return Check(name="factors_in_matrix", passed=not absent, severity="major",
-                 detail=f"every scaling axis ({names}) is a varied column of the run table" if not absent else
+                 detail=f"every swept scaling axis ({names}) is a varied column of the run table{by_design}"
+                 if not absent else
                  f"axes not varied in the run table: {', '.join(absent)}; rebuild design_matrix_construction with "
                  "them as factors")
 

@@ -18,8 +18,8 @@ from .assemble import assemble, final_table, held_out_point
 from .inputs import (
     _budget_input, _default, _design_input, _dump, _fixed_parameters, _fixed_tokens, _identify, _replicate_floor,
     _replicates_needed, _result_columns, _sample_size_input, _specify_levels, _target_compute, _target_scale,
-    held_axes)
-from .models import Input, Output
+    held_axes, main_factor)
+from .models import COMPUTE, PARAMS, TOKENS, Input, Output
 from .run_table import VALIDATION_SHARE, validation_runs
 
 
@@ -51,6 +51,42 @@ def _time_left(deadline: float) -> float:
 # reported by the field the caller sent, with the step's own reason.
 DRIVERS = {"target_N": "target_parameters", "target_D": "fixed_tokens", "target_compute": "target_compute",
            "n_min": "scale_min", "fixed": "fixed_tokens", "fixed_parameters": "fixed_parameters"}
+
+
+MAIN_AXIS_RANGE = {"model": ("parameters", PARAMS), "data": ("tokens", TOKENS), "compute_optimal": ("FLOPs", COMPUTE)}
+
+
+def refuse_out_of_range(inp: Input, scaling_type: str) -> None:
+    """scale_min and scale_max are levels of the study's main axis: refused up front, by their own names, outside
+    the range the steps accept for that axis (the targets and fixed sizes carry the same bounds in Input)."""
+    if scaling_type not in MAIN_AXIS_RANGE:
+        return
+    unit, (low, high) = MAIN_AXIS_RANGE[scaling_type]
+    for field in ("scale_min", "scale_max"):
+        value = getattr(inp, field)
+        if value is not None and not low <= value <= high:
+            raise InputError(field, f"{field}: a {scaling_type} study's main axis is {unit}, accepted in "
+                                    f"[{low:g}, {high:g}]; got {value:g}")
+
+
+def refuse_levels_out_of_range(inp: Input, scaling_type: str, ls_out) -> None:
+    """Before any simulation: the main axis' levels and its held-out point (the default target and validation
+    run) inside the range the steps accept, else refused by the field that set them."""
+    factor = main_factor(scaling_type, ls_out) if scaling_type in MAIN_AXIS_RANGE else None
+    if factor is None or not factor.levels:
+        return
+    unit, (low, high) = MAIN_AXIS_RANGE[scaling_type]
+    budget = "budget_flops" if inp.budget_flops is not None else "budget_gpu_hours"
+    given_budget = inp.budget_flops is not None or inp.budget_gpu_hours is not None
+    bottom, top = min(factor.levels), max([*factor.levels, factor.held_out_level or 0.0])
+    if bottom < low:
+        field = "scale_min" if inp.scale_min is not None or not given_budget else budget
+        raise InputError(field, f"{field}: the {scaling_type} study's {unit} levels start at {bottom:.3g}, below the "
+                                f"{low:g} accepted" + ("; the budget caps them: raise it" if field == budget else ""))
+    if top > high:
+        field = "scale_max" if inp.scale_max is not None else "scale_min"
+        raise InputError(field, f"{field}: the {scaling_type} study's {unit} levels (with the held-out point one "
+                                f"step past the top, {top:.3g}) pass the {high:g} accepted; lower {field}")
 
 
 def refuse_unaffordable(inp: Input, scaling_type: str, budget_flops: float | None, dm_out: dmc.Output) -> None:
@@ -95,6 +131,7 @@ def _run(inp: Input, progress: Callable[[float, float, str], None] | None = None
     if scaling_type not in ("data", "model", "compute_optimal", "inference"):
         raise InputError("scaling_type", f"the strategy plans data, model, compute_optimal or inference studies; "
                                          f"got {scaling_type!r}")
+    refuse_out_of_range(inp, scaling_type)
     gate = knowledge.budget_gate(scaling_type)
     gate_reps = _replicate_floor(gate)
     fixed: dict[str, float] = {}
@@ -109,6 +146,7 @@ def _run(inp: Input, progress: Callable[[float, float, str], None] | None = None
 
     tick(1, "level_specification")
     ls_out = _specify_levels(inp, fi_out, ls_extra)
+    refuse_levels_out_of_range(inp, scaling_type, ls_out)
 
     tick(2, "metric_specification")
     ms_input = ms.Input(scaling_type=scaling_type, primary_metric=inp.primary_metric,

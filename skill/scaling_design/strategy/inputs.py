@@ -13,7 +13,7 @@ from ..sops import level_specification as ls
 from ..sops import metric_specification as ms
 from ..sops import sample_size_estimation as sse
 from ..tactics import budget_constrained_design as bcd
-from .models import Input, TOKENS_PER_PARAMETER_SOURCE
+from .models import PARAMS, TOKENS_PER_PARAMETER_SOURCE, Input
 
 
 # ---------------------------------------------------------------- small pieces
@@ -35,22 +35,26 @@ def _levels(ls_out: ls.Output, name: str) -> list[float]:
     return list(factor.levels) if factor is not None else []
 
 
-_SWEPT = {"model": ("parameters", "active_parameters"), "data": ("tokens",)}
+def _main_axis(scaling_type: str) -> str:
+    """The kind (or, for inference, the name) of the axis a study sweeps."""
+    return {"model": "parameters", "data": "tokens", "compute_optimal": "compute", "inference": "batch_size"}[
+        scaling_type]
+
+
+def main_factor(scaling_type: str, ls_out: ls.Output):
+    """level_specification's factor for the swept axis, found by kind: an MoE's active_parameters are its N."""
+    main = _main_axis(scaling_type)
+    return next((f for f in ls_out.factors if f.kind == main or f.name == main), None)
 
 
 def held_axes(scaling_type: str, ls_out: ls.Output) -> dict[str, float]:
     """Axes a one-axis sweep does not vary (an MoE model study's num_experts), each at its middle level.
     Empty when the study has only its scale axis."""
-    swept = [f for f in ls_out.factors if f.name in _SWEPT.get(scaling_type, ())][:1]
-    if not swept:
+    swept = main_factor(scaling_type, ls_out) if scaling_type in ("model", "data") else None
+    if swept is None:
         return {}
     return {f.name: float(f.levels[(len(f.levels) - 1) // 2]) for f in ls_out.factors
-            if f.name != swept[0].name and f.levels}
-
-
-def _main_axis(scaling_type: str) -> str:
-    return {"model": "parameters", "data": "tokens", "compute_optimal": "compute", "inference": "batch_size"}[
-        scaling_type]
+            if f.name != swept.name and f.levels}
 
 
 # ---------------------------------------------------------------- the steps
@@ -96,12 +100,29 @@ def _fixed_parameters(inp: Input, fi_out: fi.Output, defaults: list) -> float | 
         held = d_max * (d_max / d_min) ** (1.0 / (k - 1))  # the validation run, one step past the top level
         affordable = fi_out.budget_flops / (6.0 * (tokens * replicates + held))
         if affordable < params:
+            if affordable < PARAMS[0]:  # refused before any simulation, by the caller's budget field
+                field = "budget_flops" if inp.budget_flops is not None else "budget_gpu_hours"
+                raise InputError(field, f"{field}: the budget ({fi_out.budget_flops:.3g} FLOPs) trains at most a "
+                                        f"{affordable:.3g}-parameter model over this sweep ({k} token levels "
+                                        f"{d_min:.3g}-{d_max:.3g}, {replicates} replicates), below the {PARAMS[0]:g} "
+                                        f"accepted; raise {field}, lower scale_max or give fixed_parameters")
             params = affordable
             source = (f"the largest model whose sweep ({k} geometric token levels {d_min:.3g}-{d_max:.3g}, "
                       f"{replicates} replicates, C = 6ND) fits the budget; smaller than the Chinchilla-optimal "
                       f"{d_max / 20.0:.3g} for the largest level")
     _default(defaults, "fixed_parameters", params, source)
     return params
+
+
+def _refuse_one_sided(inp: Input, row: dict[str, Any]) -> None:
+    """One end given, the other suggested: an empty range is the given end's to fix."""
+    if row["minimum"] is None or row["maximum"] is None or row["minimum"] < row["maximum"]:
+        return
+    if inp.scale_max is None:
+        raise InputError("scale_min", f"scale_min: {inp.scale_min:g} is not below the suggested (budget-capped) "
+                                      f"maximum {row['maximum']:.3g} of {row['name']}; lower it or give scale_max too")
+    raise InputError("scale_max", f"scale_max: {inp.scale_max:g} is not above the suggested minimum "
+                                  f"{row['minimum']:.3g} of {row['name']}; raise it or give scale_min too")
 
 
 def _specify_levels(inp: Input, fi_out: fi.Output, extra: dict[str, Any]) -> ls.Output:
@@ -118,6 +139,7 @@ def _specify_levels(inp: Input, fi_out: fi.Output, extra: dict[str, Any]) -> ls.
             if var.name == main or (main == "parameters" and var.kind == "parameters"):
                 row["minimum"] = inp.scale_min or row["minimum"]
                 row["maximum"] = inp.scale_max or row["maximum"]
+                _refuse_one_sided(inp, row)
             factors.append(row)
         overrides["factors"] = factors
     return ls.run(ls.input_from_factors(fi_out, **overrides))
@@ -145,9 +167,6 @@ def _design_input(inp: Input, scaling_type: str, ls_out: ls.Output, fixed: dict[
         # any other axis (an MoE's num_experts) is held at its middle level: see held_axes
         others = held_axes(scaling_type, ls_out)
         factors = [f.model_dump(mode="json") for f in ls_out.factors if f.name not in others]
-        for row in factors:  # an MoE's active parameters are the model-size axis N of the sweep
-            if row["name"] in _SWEPT[scaling_type] and row.get("kind") not in ("parameters", "tokens"):
-                row["name"] = "N" if scaling_type == "model" else "D"
         held = {"D": fixed["D"]} if scaling_type == "model" else {"N": fixed["N"]}
         return dmc.Input(design="one_axis_sweep", factors=factors, fixed={**held, **others}, **common)
     if scaling_type == "compute_optimal":
@@ -172,8 +191,7 @@ def _target_scale(inp: Input, scaling_type: str, ls_out: ls.Output, defaults: li
     given = {"model": inp.target_parameters, "data": inp.target_tokens}.get(scaling_type)
     if given is not None:
         return given
-    main = _main_axis(scaling_type)
-    factor = next(f for f in ls_out.factors if f.name == main)
+    factor = main_factor(scaling_type, ls_out)
     _default(defaults, {"model": "target_parameters", "data": "target_tokens"}[scaling_type], factor.held_out_level,
              "level_specification's held-out point (the larger scale kept back to validate the extrapolation)")
     return factor.held_out_level

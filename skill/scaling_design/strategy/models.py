@@ -39,8 +39,8 @@ class Input(BaseModel):
         "data (fixed model, growing data), model (fixed data, growing model), compute_optimal (isoFLOP: best "
         "N and D per budget) or inference (throughput/latency vs batch, prompt length). Absent: inferred from "
         "the question."))
-    budget_flops: float | None = Field(None, gt=0, allow_inf_nan=False, description=(
-        "Training compute available for the whole study, FLOPs (C = 6ND per run)."))
+    budget_flops: float | None = Field(None, gt=0, le=fi.MAX_BUDGET_FLOPS, allow_inf_nan=False, description=(
+        "Training compute available for the whole study, FLOPs (C = 6ND per run; at most 1e30)."))
     budget_gpu_hours: float | None = Field(None, gt=0, le=1e12, allow_inf_nan=False, description=(
         "GPU-hours available for the whole study; converted with the hardware peak and mfu. Used when "
         "budget_flops is absent."))

@@ -4,11 +4,13 @@ from __future__ import annotations
 import math
 
 from ... import knowledge
+from ...errors import InputError
 from ...laws.cost import flops_from_gpu_hours
 from ..factor_roles import add_standard_controls, resolve_roles, response_traits, restate_hypothesis
 from .general import run_general
 from .inference import infer_scaling_type, resolve_axis
-from .models import Axis, Control, Convention, DefaultUsed, Finding, Input, Interaction, Output, Response
+from .models import (MAX_BUDGET_FLOPS, Axis, Control, Convention, DefaultUsed, Finding, Input, Interaction, Output,
+                     Response)
 
 
 def _parameter_counting(inp: Input, stype: str, table: dict, defaults: list[DefaultUsed],
@@ -90,7 +92,13 @@ def _budget(inp: Input, defaults: list[DefaultUsed]) -> float | None:
     peak, mfu, mfu_source = knowledge.accelerator(inp.hardware, inp.mfu)
     if mfu_source is not None:
         defaults.append(DefaultUsed(name="mfu", value=mfu, source=mfu_source))
-    return float(flops_from_gpu_hours(inp.budget_gpu_hours, peak, mfu))
+    flops = float(flops_from_gpu_hours(inp.budget_gpu_hours, peak, mfu))
+    if flops > MAX_BUDGET_FLOPS:  # the steps after price runs in FLOPs, bounded so products like 6ND stay finite
+        raise InputError("budget_gpu_hours", f"budget_gpu_hours: {inp.budget_gpu_hours:g} GPU-hours on {inp.hardware} "
+                                             f"at mfu {mfu:g} is {flops:.3g} FLOPs, past the {MAX_BUDGET_FLOPS:g} "
+                                             f"the steps accept; give at most "
+                                             f"{inp.budget_gpu_hours * MAX_BUDGET_FLOPS / flops:.3g} GPU-hours")
+    return flops
 
 
 def _cap_ranges(axes: list[Axis], budget: float | None, stype: str, table: dict,

@@ -40,6 +40,13 @@ def _feasible(kind: str, targets: np.ndarray, rules: _ShapeRules, tokens_per_ste
     return [float(t) for t in targets], [], []
 
 
+# An MoE's per-token path is a dense transformer (shared layers plus the routed experts' FFN): the shapes realise
+# the active count; the experts not routed add capacity, not per-token FLOPs (Clark et al. 2022).
+MOE_NOTE = {"active_parameters": "; each shape is the dense-equivalent per-token path of the MoE (its total_params "
+                                 "leave out the experts not routed: total = active + (num_experts - top_k) x one "
+                                 "expert's FFN)"}
+
+
 def _justification(kind: str, spacing: str, k: int, ratio: float | None, decades: float) -> str:
     if spacing == "geometric":
         base = (f"{k} geometrically spaced levels (ratio {ratio:.3g}) over {decades:.2g} decades: equal spacing in "
@@ -185,7 +192,7 @@ def _level_factor(f: FactorRange, inp: Input, k_default: int, kind: str, rules: 
         spacing=spacing, ratio=ratio, decades_covered=decades,
         justification=(f"{k} {spacing.replace('_', '-')} levels from {levels[0]:.4g} to {levels[-1]:.4g}, one "
                        "condition each" if inp.study_kind == "general" else
-                       _justification(kind, spacing, k, ratio, decades)),
+                       _justification(kind, spacing, k, ratio, decades) + MOE_NOTE.get(f.name, "")),
         source=_factor_source(kind, spacing, table, rules.gated), shapes=shapes, steps=steps, held_out_level=held,
         held_out_shape=held_shape, notes=_factor_notes(k, targets, levels, inp))
 
