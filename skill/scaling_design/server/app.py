@@ -151,12 +151,18 @@ async def _run_step(spec: ToolSpec, arguments: dict[str, Any], ctx: Any, access:
             return spec.call(arguments, progress=progress, deadline=deadline)
 
     async def watched() -> Any:
+        outcome: dict[str, Any] = {}
         async with anyio.create_task_group() as tg:
             tg.start_soon(_stop_on_disconnect, ctx, deadline)
             try:
-                return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+                outcome["value"] = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+            except (Exception, SystemExit) as exc:  # raised past the group it would come wrapped in an ExceptionGroup
+                outcome["error"] = exc
             finally:
                 tg.cancel_scope.cancel()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
 
     try:
         with anyio.move_on_after(deadline.seconds + BACKSTOP_S):  # a step stuck inside one C call
