@@ -44,6 +44,35 @@ def mutations(example: dict[str, Any], properties: dict[str, Any], rng: random.R
     return args
 
 
+def _bound_values(prop: dict[str, Any]) -> list[Any]:
+    """The edges a property's schema declares: its bounds (just inside an exclusive one) and its enum."""
+    options = [prop] + [o for o in prop.get("anyOf", []) if isinstance(o, dict)]
+    values: list[Any] = []
+    for o in options:
+        values += list(o.get("enum", []))
+        for key in ("minimum", "maximum"):
+            if key in o:
+                values.append(o[key])
+        if "exclusiveMinimum" in o:
+            low = o["exclusiveMinimum"]
+            values.append(low + 1 if o.get("type") == "integer" else (low * 1.000001 if low > 0 else low + 1e-9))
+        if "exclusiveMaximum" in o:
+            high = o["exclusiveMaximum"]
+            values.append(high - 1 if o.get("type") == "integer" else high * 0.999999 if high > 0 else high - 1e-9)
+    return values
+
+
+def boundary_arguments(example: dict[str, Any], properties: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """The tool's example with one to four fields set to edges of their declared ranges: each value is valid
+    alone, their combination is where a derived quantity leaves the range a later stage accepts."""
+    edges = {n: _bound_values(p) for n, p in properties.items() if isinstance(p, dict)}
+    names = sorted(n for n, v in edges.items() if v)
+    args = dict(example)
+    for name in rng.sample(names, k=min(len(names), rng.randint(1, 4))):
+        args[name] = rng.choice(edges[name])
+    return args
+
+
 def hostile_arguments(properties: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     """A few of the tool's own fields, each with a hostile value."""
     names = sorted(properties)
@@ -102,10 +131,12 @@ class Tally:
     generated_accepted: int = 0
     latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    failures: list[dict[str, Any]] = field(default_factory=list)  # every bad answer in full, to replay it
 
-    def note(self, kind: str, text: str) -> None:
+    def note(self, kind: str, text: str, tool: str = "", arguments: dict[str, Any] | None = None) -> None:
         if len(self.examples[kind]) < 5:
             self.examples[kind].append(text[:300])
+        self.failures.append({"kind": kind, "tool": tool, "arguments": arguments, "answer": text})
 
     def bad(self) -> int:
         return (self.crashes + self.timeouts + self.leaks + self.non_finite + self.schema_failures
@@ -138,9 +169,22 @@ def _has_non_finite(value: Any) -> bool:
     return False
 
 
+LEADING_FIELD = re.compile(r"^Invalid (?:arguments|input) for \w+: `?([A-Za-z_]\w*)")
+ASKS_FOR = ("give", "pass", "required", "missing", "needs", "must be given")
+
+
 def _names_a_field(text: str, arguments: dict[str, Any], properties: dict[str, Any]) -> bool:
-    candidates = set(arguments) | set(properties)
-    return any(re.search(rf"(^|[^A-Za-z0-9_]){re.escape(str(name))}([^A-Za-z0-9_]|$)", text) for name in candidates)
+    """The error names a field as the caller sent it: its leading field is one sent, or one left out that the
+    text asks for (a required input), or time_limit_s (every call has one, sent or default). Without a leading
+    field, some field sent must appear in the text, or a declared one it asks for."""
+    asks = any(word in text for word in ASKS_FOR)
+    lead = LEADING_FIELD.match(text)
+    if lead is not None and lead.group(1) in set(properties) | set(arguments):
+        name = lead.group(1)
+        return name in arguments or name == "time_limit_s" or asks
+    named = [n for n in set(arguments) | set(properties)
+             if re.search(rf"(^|[^A-Za-z0-9_]){re.escape(str(n))}([^A-Za-z0-9_]|$)", text)]
+    return any(n in arguments for n in named) or (asks and bool(named))
 
 
 def check(tally: Tally, tool, arguments: dict[str, Any], result, elapsed: float, generated: bool) -> None:
@@ -151,29 +195,30 @@ def check(tally: Tally, tool, arguments: dict[str, Any], result, elapsed: float,
     limit = float(limit) if isinstance(limit, (int, float)) and 0 < limit <= 3600 else 120.0
     if elapsed > limit + TIME_MARGIN_S:
         tally.timeouts += 1
-        tally.note("timeout", f"{tool.name} {elapsed:.1f}s")
+        tally.note("timeout", f"{tool.name} {elapsed:.1f}s", tool.name, arguments)
     texts = " ".join(getattr(c, "text", "") for c in result.content)
     if result.is_error:
         if LEAK.search(texts):
             tally.leaks += 1
-            tally.note("leak", texts)
+            tally.note("leak", texts, tool.name, arguments)
         if "fault in the tool" in texts:
             tally.faults += 1
-            tally.note("fault", f"{tool.name} {json.dumps(arguments, default=str)[:150]} -> {texts}")
+            tally.note("fault", f"{tool.name} {json.dumps(arguments, default=str)[:150]} -> {texts}", tool.name, arguments)
         elif texts.startswith(INPUT_ERROR) and not _names_a_field(texts, arguments, tool.input_schema.get("properties", {})):
             tally.unnamed_fields += 1
-            tally.note("unnamed", texts)
+            tally.note("unnamed", texts, tool.name, arguments)
         return
     if generated:
         tally.generated_accepted += 1
     structured = result.structured_content
     if _has_non_finite(structured):
         tally.non_finite += 1
+        tally.note("non_finite", tool.name, tool.name, arguments)
     try:
         jsonschema.validate(structured, tool.output_schema)
     except jsonschema.ValidationError as exc:
         tally.schema_failures += 1
-        tally.note("schema", f"{tool.name}: {exc.message}")
+        tally.note("schema", f"{tool.name}: {exc.message}", tool.name, arguments)
 
 
 def plan_calls(tools: list, examples: dict[str, dict], n_calls: int, seed: int,
@@ -190,7 +235,9 @@ def plan_calls(tools: list, examples: dict[str, dict], n_calls: int, seed: int,
         plan += [(tool, d, True) for d in drawn]
         for _ in range(per_tool - len(drawn)):
             example = examples.get(tool.name, {})
-            args = mutations(example, props, rng) if rng.random() < 0.7 else hostile_arguments(props, rng)
+            draw = rng.random()
+            args = (mutations(example, props, rng) if draw < 0.45 else boundary_arguments(example, props, rng)
+                    if draw < 0.8 else hostile_arguments(props, rng))
             plan.append((tool, args, False))
     rng.shuffle(plan)
     return plan[:n_calls]
@@ -219,11 +266,11 @@ async def run_calls(client, plan, tally: Tally, limit_s: float) -> None:
             tally.calls += 1
             if LEAK.search(str(exc)):
                 tally.leaks += 1
-                tally.note("leak", str(exc))
+                tally.note("leak", str(exc), tool.name, arguments)
             continue
         except Exception as exc:  # the transport broke or the server died
             tally.calls += 1
             tally.crashes += 1
-            tally.note("crash", f"{tool.name}: {type(exc).__name__}: {exc}")
+            tally.note("crash", f"{tool.name}: {type(exc).__name__}: {exc}", tool.name, arguments)
             continue
         check(tally, tool, arguments, result, time.perf_counter() - start, generated)

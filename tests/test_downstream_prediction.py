@@ -150,3 +150,20 @@ def test_on_the_olmo_ladder_the_task_loss_step_predicts_the_3b_runs():
     points = [abs(v.error_points) for v in out.validation]
     assert np.median(points) < 1.0
     assert int(np.argmax(points)) == int(np.argmax(task_errors)) == 0   # the 0.5xC run, step 1's hardest, errs most
+
+
+def test_a_floor_above_most_of_the_metric_is_refused_naming_floor():
+    with pytest.raises((InputError, LawInputError), match=r"^floor 0.95 is at or above the median metric") as refused:
+        _run(_ladder(0), floor=0.95)  # found by the fuzz: floor 0.999999 gave an infinite slope k
+    assert refused.value.field == "floor"
+
+
+def test_a_metric_that_jumps_gives_no_infinite_slope():
+    L = np.linspace(2.0, 3.0, 12)
+    acc = np.where(L < 2.5, 0.8, 0.3)  # a step: the least-squares sigmoid's k runs to infinity
+    try:
+        sig = fit_sigmoid(L, acc, increasing=False)
+    except LawInputError as exc:
+        assert exc.field == "runs" and "jump" in str(exc)
+    else:
+        assert np.all(np.isfinite(sig.theta))

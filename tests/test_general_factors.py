@@ -50,11 +50,11 @@ def test_a_factor_cannot_also_be_a_control():
 
 
 def test_general_inputs_are_checked_by_name():
-    with pytest.raises(ValidationError, match="`axes` must name the factors compared"):
+    with pytest.raises(ValidationError, match="`axes` is required when study_kind is .general.: name the factors compared"):
         fi.Input(question=QUESTION, study_kind="general")
     with pytest.raises(ValidationError, match="`factor_types` keys must be names in `axes`"):
         fi.Input(question=QUESTION, study_kind="general", axes=["dropout"], factor_types={"lr": "continuous"})
     with pytest.raises(ValidationError, match="`scaling_type` must be empty or 'custom'"):
         fi.Input(question=QUESTION, study_kind="general", axes=["dropout"], scaling_type="model")
-    with pytest.raises(ValidationError, match="`factor_types` and `responses` are for study_kind 'general'"):
+    with pytest.raises(ValidationError, match="`responses` is for study_kind 'general'"):
         fi.Input(question="How does loss scale with model size?", responses=["loss"])

@@ -238,3 +238,19 @@ def test_the_schemas_declare_a_type_for_every_property_and_the_enums_and_bounds_
         assert props["time_limit_s"]["exclusiveMinimum"] == 0, name
         scaling = props.get("scaling_type", {})
         assert not scaling or "enum" in scaling or any("enum" in o for o in scaling.get("anyOf", [])), name
+
+
+@pytest.mark.parametrize("tool, arguments, lead", [
+    ("budget_constrained_design", {"budget": 1e21, "n_max": 1e6}, "`n_max` must be > `n_min` (default"),
+    ("budget_constrained_design", {"budget": 1e21, "n_min": 1e12}, "`n_min` must be < `n_max`"),
+    ("budget_constrained_design", {"budget": 1e21, "tokens_per_param_max": 1.0},
+     "`tokens_per_param_max` must be >= `tokens_per_param_min` (default"),
+    ("factor_identification", {"question": "How does loss scale?", "budget_gpu_hours": 100, "responses": ["loss"]},
+     "`responses` is for study_kind 'general'"),
+    ("compute_optimal_allocation", {"compute": [1e21], "unique_tokens": 1e-300}, "unique_tokens"),
+])
+def test_a_pair_out_of_order_is_reported_by_the_field_the_caller_sent(tool, arguments, lead):
+    """Found by the fuzz: with only n_max sent, the error led with n_min (its default)."""
+    with pytest.raises(ValueError) as refused:
+        get_tool(tool).call(arguments)
+    assert lead in str(refused.value)

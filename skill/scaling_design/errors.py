@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from .laws.results import LawInputError
 
-__all__ = ["InputError", "LawInputError", "format_validation_error", "describe_error"]
+__all__ = ["InputError", "LawInputError", "format_validation_error", "describe_error", "out_of_order"]
 
 
 class InputError(ValueError):
@@ -18,6 +18,15 @@ class InputError(ValueError):
     def __init__(self, field: str, message: str):
         super().__init__(message if message.startswith(field) else f"{field}: {message}")
         self.field = field
+
+
+def out_of_order(model, low: str, high: str, strict: bool = True, scope: str = "") -> str:
+    """The message for two bounds in the wrong order, led by the one the caller sent: an agent that sent only
+    `high` reads that `high` is the field to correct (the other is its default)."""
+    a, b = getattr(model, low), getattr(model, high)
+    if high in model.model_fields_set and low not in model.model_fields_set:
+        return f"`{high}` must be {'>' if strict else '>='} `{low}`{scope} (default {a:g}); got {b:g} {'<=' if strict else '<'} {a:g}"
+    return f"`{low}` must be {'<' if strict else '<='} `{high}`{scope}; got {a:g} {'>=' if strict else '>'} {b:g}"
 
 
 def format_validation_error(exc: ValidationError) -> str:

@@ -127,7 +127,8 @@ def data_constrained_rows(params: dict, rule: float | None, reps: np.ndarray | N
         res = allocation.data_constrained_optimal(vec, compute, unique, rule)
     edge = res.pop("at_search_edge")
     if not all(np.all(np.isfinite(v)) for v in res.values()):
-        raise InputError("params", f"the data-constrained optimum is not finite for these law parameters {params}")
+        raise InputError("unique_tokens", f"the data-constrained optimum is not finite for {unique:g} unique tokens "
+                         f"under these law parameters {params}")
     boot = None
     if reps is not None and reps.shape[1] == 7:
         with np.errstate(all="ignore"):

@@ -55,8 +55,8 @@ class Input(BaseModel):
         "will serve, 0 to 1e18. Each row then also gives the N and D that reach the loss of the compute-optimal model "
         "at its `compute` with the fewest training plus inference FLOPs (6ND + 2N x tokens); 0 gives back the "
         "compute-optimal allocation."))
-    unique_tokens: float | None = Field(None, gt=0, le=1e16, description=(
-        "Data-constrained allocation (Muennighoff et al. 2023): unique training tokens available (> 0, at most 1e16). "
+    unique_tokens: float | None = Field(None, ge=1, le=1e16, description=(
+        "Data-constrained allocation (Muennighoff et al. 2023): unique training tokens available (1 to 1e16). "
         "Each row then also gives the compute-optimal N and D when tokens beyond this many are repeats (epochs), "
         "from a data-constrained law (law='muennighoff', or a fit JSON of form data_constrained); a joint law "
         "borrows Muennighoff's decay constants, with a warning."))

@@ -100,6 +100,10 @@ def fit_sigmoid(L, acc, *, increasing: bool, floor: float | None = None) -> Sigm
     n_params = 3 + (floor is None)
     if len(L) <= n_params:
         raise LawInputError("runs", f"step 2 needs more than {n_params} runs with both a task loss and a metric; got {len(L)}")
+    if floor is not None and np.median(acc) <= floor:  # the sigmoid lives in [floor, 1]: no span left to fit
+        raise LawInputError("floor", f"floor {floor:g} is at or above the median metric ({np.median(acc):.4g}) of the "
+                                     "runs: the metric runs from floor (the chance level) up to 1, so give the chance "
+                                     "level (e.g. 0.25 for four-way multiple choice) or leave floor out to fit it")
     fun = _sigmoid_residuals(L, acc, increasing, floor)
     U0 = _to_u(_starts(L, acc, floor), floor)
     res = batched_lm(fun, U0, np.ones((len(U0), len(L))))
@@ -109,6 +113,9 @@ def fit_sigmoid(L, acc, *, increasing: bool, floor: float | None = None) -> Sigm
                              ftol=1e-14, gtol=1e-14)
     u = polished.x if polished.cost * 2 <= res.cost[best] else u
     theta = _from_u(u, floor)
+    if not np.all(np.isfinite(theta)):  # a step (k -> inf) fits the metric better than any sigmoid
+        raise LawInputError("runs", "step 2 found no finite sigmoid of the metric in task loss (its slope k ran to "
+                                    "infinity: the metric jumps between two values); give rungs between the jump")
     resid = sigmoid(theta, L, increasing) - acc
     dof = max(len(L) - (3 + (floor is None)), 1)
     return Sigmoid(theta, increasing, floor, float(np.sqrt(resid @ resid / dof)), bool(polished.success or res.converged[best]))

@@ -99,7 +99,7 @@ def robust_select(models: list[tuple[np.ndarray, np.ndarray]], costs: np.ndarray
         counts[best] += 1
         spent += costs[best]
         Minvs = [_rank_one(Minv, rows[best], +1.0) for Minv, rows in zip(Minvs, rows_all)]
-    crit = np.array([np.log(_criterion(Minv, G)) for Minv, G in zip(Minvs, Gs)])
+    crit = np.log([max(_criterion(Minv, G), 1e-300) for Minv, G in zip(Minvs, Gs)])  # as in the scores: round-off can reach 0
     return RobustSelection(counts, float(np.sum(counts * costs)), explored, crit)
 
 

@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..errors import out_of_order
 from .. import knowledge
 from ..sops import design_matrix_construction as dmc
 from ..sops import factor_identification as fi
@@ -89,7 +90,7 @@ class Input(BaseModel):
     @model_validator(mode="after")
     def _ranges(self) -> "Input":
         if self.scale_min is not None and self.scale_max is not None and self.scale_min >= self.scale_max:
-            raise ValueError(f"`scale_min` must be < `scale_max`; got {self.scale_min:g} >= {self.scale_max:g}")
+            raise ValueError(out_of_order(self, "scale_min", "scale_max"))
         return self
 
 

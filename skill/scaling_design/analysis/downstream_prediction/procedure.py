@@ -29,7 +29,8 @@ def _column(rows, name: str, field: str, quote: bool) -> np.ndarray:
     values = numeric_column(rows, (name.strip().lower(),), field, quote)
     if values is None:
         found = list(rows[0]) if (rows and quote) else "other columns"
-        raise InputError(field, f"{field} {name!r} is not a column of the runs; found {found}")
+        raise InputError(field, f"{field} {name!r} is not a column of the runs; found {found}: give the runs "
+                                f"a {name!r} column or set {field} to the column that holds it")
     return values
 
 

@@ -59,6 +59,9 @@ def _scaling(inp: Input, defaults: list[NamedValue], warnings: list[StepWarning]
     if design == "one_axis_sweep":
         varied = [f for f in inp.factors if f.name not in inp.fixed]
         if len(varied) != 1:
+            if not inp.factors:
+                raise InputError("factors", "a one_axis_sweep needs `factors`: the one factor it varies, with its "
+                                            "levels (the others go in `fixed`); got none")
             raise InputError("factors", f"a one_axis_sweep varies exactly one factor (the others go in `fixed`); "
                                         f"got {[f.name for f in varied]}")
         f = varied[0]

@@ -113,18 +113,19 @@ class Input(BaseModel):
     def _custom_needs_axes(self) -> "Input":
         if self.study_kind == "general":
             return self._general()
-        if self.factor_types or self.responses:
-            raise ValueError("`factor_types` and `responses` are for study_kind 'general'; a scaling study's factors "
-                             "and responses come from its scaling type")
+        sent = [f"`{name}`" for name in ("factor_types", "responses") if getattr(self, name)]
+        if sent:
+            raise ValueError(f"{' and '.join(sent)} {'is' if len(sent) == 1 else 'are'} for study_kind 'general'; a "
+                             "scaling study's factors and responses come from its scaling type")
         if self.scaling_type == "custom" and not self.axes:
-            raise ValueError("`axes` must name at least one axis when scaling_type is 'custom'; got []")
+            raise ValueError("`axes` is required when scaling_type is 'custom': name at least one axis; got none")
         return self
 
 
     def _general(self) -> "Input":
         if not self.axes:
-            raise ValueError("`axes` must name the factors compared when study_kind is 'general' (e.g. ['dropout'] "
-                             "or ['optimizer', 'learning_rate']); got []")
+            raise ValueError("`axes` is required when study_kind is 'general': name the factors compared (e.g. "
+                             "['dropout'] or ['optimizer', 'learning_rate']); got none")
         if self.scaling_type not in (None, "custom"):
             raise ValueError(f"`scaling_type` must be empty or 'custom' when study_kind is 'general'; got "
                              f"{self.scaling_type!r}")

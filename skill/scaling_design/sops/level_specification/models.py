@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ...errors import out_of_order
 from ... import knowledge
 from ..factor_identification import MAX_BUDGET_GPU_HOURS, SCALING_TYPES, DefaultUsed, Finding, check_scaling_type
 
@@ -101,8 +102,7 @@ class FactorRange(BaseModel):
             raise ValueError(f"`minimum` and `maximum` must be given for factor {self.name!r} (or custom_levels); "
                              f"got minimum={self.minimum}, maximum={self.maximum}")
         if self.minimum >= self.maximum:
-            raise ValueError(f"`minimum` must be < `maximum` for factor {self.name!r}; got {self.minimum:g} >= "
-                             f"{self.maximum:g}: call level_specification with maximum > minimum")
+            raise ValueError(out_of_order(self, "minimum", "maximum", scope=f" for factor {self.name!r}"))
         return self
 
 
@@ -199,8 +199,7 @@ class Input(BaseModel):
             raise ValueError("`screening` is for study_kind 'general'; a scaling study needs 4 or more points per "
                              "axis")
         if self.aspect_ratio_min and self.aspect_ratio_max and self.aspect_ratio_min >= self.aspect_ratio_max:
-            raise ValueError(f"`aspect_ratio_min` must be < `aspect_ratio_max`; got {self.aspect_ratio_min:g} >= "
-                             f"{self.aspect_ratio_max:g}")
+            raise ValueError(out_of_order(self, "aspect_ratio_min", "aspect_ratio_max"))
         if self.spacing == "custom":
             missing = [f.name for f in self.factors if f.custom_levels is None]
             if missing:

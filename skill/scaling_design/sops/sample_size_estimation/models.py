@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ...errors import out_of_order
 from ..design_matrix_construction import NamedValue as DefaultUsed, StepWarning
 
 
@@ -142,7 +143,7 @@ class Input(BaseModel):
                              f"{self.design_type!r} (fit_precision sizes a scaling-law fit, replicate_precision a "
                              "benchmark grid)")
         if self.scale_max <= self.scale_min:
-            raise ValueError(f"`scale_min` must be < `scale_max`; got {self.scale_min:g} >= {self.scale_max:g}")
+            raise ValueError(out_of_order(self, "scale_min", "scale_max"))
         if (self.min_difference is None) != (self.sd is None):
             raise ValueError("`min_difference` and `sd` go together: give both (effect = min_difference / sd) or neither")
         if self.effect_size is not None and self.min_difference is not None:

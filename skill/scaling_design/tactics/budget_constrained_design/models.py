@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ...errors import out_of_order
 from ... import knowledge
 from ..design_stress import StressCheck
 from .plan_rules import CutStep
@@ -134,10 +135,9 @@ class Input(BaseModel):
             raise ValueError("budget_unit 'wall_clock_hours' needs `n_gpus` (GPUs running in parallel); got none")
         if not self.candidates:
             if self.n_min >= self.n_max:
-                raise ValueError(f"`n_min` must be < `n_max`; got {self.n_min:g} >= {self.n_max:g}")
+                raise ValueError(out_of_order(self, "n_min", "n_max"))
             if self.tokens_per_param_min > self.tokens_per_param_max:
-                raise ValueError(f"`tokens_per_param_min` must be <= `tokens_per_param_max`; got "
-                                 f"{self.tokens_per_param_min:g} > {self.tokens_per_param_max:g}")
+                raise ValueError(out_of_order(self, "tokens_per_param_min", "tokens_per_param_max", strict=False))
             if self.n_count * self.tokens_per_param_count > MAX_CANDIDATES:
                 raise ValueError(f"`n_count` x `tokens_per_param_count` must be <= {MAX_CANDIDATES} (the cap on "
                                  f"candidates); got {self.n_count * self.tokens_per_param_count}")
