@@ -165,6 +165,29 @@ def test_a_cancelled_call_stops_at_once_with_a_refusal_naming_time_limit_s(tmp_p
     assert time.perf_counter() - start < 1.5
 
 
+def _spin(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def test_an_interrupt_swallowed_by_the_stage_is_raised_again_until_the_call_ends():
+    """An asynchronous exception that lands in a weakref callback or a __del__ is swallowed there."""
+    deadline, swallowed = limits.Deadline(0.1), 0
+    start = time.monotonic()
+    with pytest.raises(InputError, match="^time_limit_s = 0.1 s ran out during a loop"):
+        with limits.enforced(deadline, "a loop"):
+            while time.monotonic() - start < 5:  # bounded: without the retry nothing more comes
+                try:
+                    _spin(1)
+                except limits.Interrupted:
+                    swallowed += 1
+                    if swallowed == 3:
+                        raise
+    assert swallowed == 3 and time.monotonic() - start < 0.1 + limits.GRACE_S + 2 * limits.RETRY_S + 0.5
+    _spin(3 * limits.RETRY_S)  # released: nothing more is raised in this thread
+
+
 @pytest.mark.slow
 async def test_every_tool_answers_within_two_seconds_of_a_one_second_limit_on_its_most_expensive_input(tmp_path):
     law = tmp_path / "law.csv"

@@ -253,7 +253,7 @@ def test_an_moe_model_study_needs_no_more_than_a_dense_one(extra):
     ({"scaling_type": "model", "scale_min": 1e12, "fixed_tokens": 1e17}, "scale_min"),   # above the suggested top
     ({"scaling_type": "model", "scale_max": 1e13, "num_levels": 3}, "scale_max"),        # held-out point past 1e15
     ({"scaling_type": "compute_optimal", "budget_flops": 1e10}, "budget_flops"),         # no isoFLOP budget >= 1e12
-    ({"scaling_type": "data", "budget_gpu_hours": 1, "mfu": 1e-6}, "budget_gpu_hours"),  # affords no 1e4 model
+    ({"scaling_type": "data", "budget_gpu_hours": 1e-6, "mfu": 1e-4}, "budget_gpu_hours"),  # affords no 1e4 model
     ({"scaling_type": "model", "budget_gpu_hours": 1e12}, "budget_gpu_hours"),           # past 1e30 FLOPs
 ])
 def test_a_value_a_step_would_refuse_is_refused_up_front_by_the_field_the_caller_sent(args, field):

@@ -34,6 +34,7 @@ DEFAULT_TIME_LIMIT_S = 120.0
 MAX_TIME_LIMIT_S = 3600.0
 MAX_FIT_RUNS = 100_000  # runs a fit accepts (a 100,000-run fit takes seconds, not minutes)
 GRACE_S = 0.4  # how long past its deadline a stage may take to return what it has before it is stopped
+RETRY_S = 0.2  # how soon an interrupt is raised again while the call still runs
 
 
 class Interrupted(BaseException):
@@ -50,17 +51,32 @@ class Deadline:
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
         self._thread: int | None = None  # the thread ``enforced`` may interrupt, while it runs the call
+        self._retry: threading.Timer | None = None
 
     def cancel(self) -> None:
         self._cancelled.set()
         self.interrupt()
 
     def interrupt(self) -> None:
-        """Raise Interrupted in the enforced thread, once, and only while it still runs the call."""
+        """Raise Interrupted in the enforced thread while it still runs the call, again every RETRY_S: an
+        asynchronous exception that lands in a weakref callback or a __del__ is swallowed there, and the
+        call would run on."""
         with self._lock:
             if self._thread is not None:
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread), ctypes.py_object(Interrupted))
+                self._retry = threading.Timer(RETRY_S, self.interrupt)
+                self._retry.daemon = True
+                self._retry.start()
+
+    def _release(self, thread: int, timer: threading.Timer) -> None:
+        """The block is done: no interrupt from now on, and none left pending in its thread."""
+        timer.cancel()
+        with self._lock:
+            if self._thread == thread:
                 self._thread = None
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), None)  # NULL clears a pending one
+            if self._retry is not None:
+                self._retry.cancel()
 
     def refusal(self, stage: str) -> InputError:
         if self.cancelled:
@@ -99,21 +115,26 @@ def call_deadline(deadline: Deadline | float | None) -> Iterator[Deadline | None
 def enforced(deadline: Deadline, stage: str) -> Iterator[Deadline]:
     """Run the block in this thread under a hard stop: GRACE_S past the deadline (or on cancel) the
     block is interrupted and the call refused as InputError on time_limit_s."""
+    thread = threading.get_ident()
+    with deadline._lock:
+        deadline._thread = thread
+    timer = threading.Timer(deadline.remaining() + GRACE_S, deadline.interrupt)
+    timer.daemon = True
+    timer.start()
     try:
-        with deadline._lock:
-            deadline._thread = threading.get_ident()
-        timer = threading.Timer(deadline.remaining() + GRACE_S, deadline.interrupt)
-        timer.daemon = True
-        timer.start()
         try:
             if deadline.cancelled:
                 raise Interrupted
             yield deadline
         finally:
-            timer.cancel()
-            with deadline._lock:
-                deadline._thread = None
+            deadline._release(thread, timer)
     except Interrupted:
+        while True:  # one raised inside the finally above may have skipped the release
+            try:
+                deadline._release(thread, timer)
+                break
+            except Interrupted:
+                continue
         raise deadline.refusal(stage) from None
 
 

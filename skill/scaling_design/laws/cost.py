@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["training_flops", "gpu_hours", "flops_from_gpu_hours"]
+__all__ = ["MIN_MFU", "training_flops", "gpu_hours", "flops_from_gpu_hours"]
+
+# MFU divides every GPU-hour figure: below 1e-4 (a thousandth of the 0.2-0.6 real LLM training reaches) a
+# budget of 1e30 FLOPs overflows to infinite GPU-hours, and no training run is that idle.
+MIN_MFU = 1e-4
 
 
 def training_flops(n_params, tokens, flops_per_token=None):
@@ -23,8 +27,8 @@ def gpu_hours(flops, peak_flops: float, mfu: float):
     """GPU-hours to spend `flops` at `mfu` of `peak_flops` FLOP/s per GPU."""
     if not peak_flops > 0:
         raise ValueError(f"peak_flops must be > 0; got {peak_flops!r}")
-    if not 0 < mfu <= 1:
-        raise ValueError(f"mfu must be in (0, 1]; got {mfu!r}")
+    if not MIN_MFU <= mfu <= 1:
+        raise ValueError(f"mfu must be in [{MIN_MFU:g}, 1]; got {mfu!r}")
     return np.asarray(flops, float) / (peak_flops * mfu * 3600.0)
 
 

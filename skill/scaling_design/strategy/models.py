@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..laws.cost import MIN_MFU
 from ..errors import out_of_order
 from .. import knowledge
 from ..sops import design_matrix_construction as dmc
@@ -46,8 +47,8 @@ class Input(BaseModel):
         "GPU-hours available for the whole study; converted with the hardware peak and mfu. Used when "
         "budget_flops is absent."))
     hardware: str = Field("H100", json_schema_extra={"enum": knowledge.hardware_names()}, description="Accelerator: A100, H100, H200, V100, TPUv4 or MI300X.")
-    mfu: float | None = Field(None, gt=0, le=1, allow_inf_nan=False, description=(
-        "Model FLOPs utilisation in (0, 1]. Absent: 0.40 (knowledge default)."))
+    mfu: float | None = Field(None, ge=MIN_MFU, le=1, allow_inf_nan=False, description=(
+        "Model FLOPs utilisation, 0.0001 to 1. Absent: 0.40 (knowledge default)."))
     system: Literal[fi.SYSTEMS] = Field("decoder_only_transformer", description=(  # type: ignore[valid-type]
         "Architecture family: decoder_only_transformer, moe_transformer, encoder_decoder_transformer or other."))
     parameter_counting: Literal["non_embedding", "total"] | None = Field(None, description=(

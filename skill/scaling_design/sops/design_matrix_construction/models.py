@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ...laws.cost import MIN_MFU
 from ... import knowledge
 
 
@@ -174,8 +175,8 @@ class Input(BaseModel):
                     "DeepSeek's 72 n_layer d^2 + 12 n_layer d l_seq x 3; default 6N.")
     hardware: str = Field(default="H100", json_schema_extra={"enum": knowledge.hardware_names()}, description="Accelerator whose dense BF16 peak converts FLOPs to GPU-hours "
                                                       "(A100, H100, H200, V100, TPUv4, MI300X).")
-    mfu: float | None = Field(default=None, gt=0.0, le=1.0,
-                              description="Model FLOPs utilisation assumed for GPU-hours (default 0.40).")
+    mfu: float | None = Field(default=None, ge=MIN_MFU, le=1.0, allow_inf_nan=False,
+                              description="Model FLOPs utilisation assumed for GPU-hours, 0.0001 to 1 (default 0.40).")
     cost_per_run_gpu_hours: float | None = Field(default=None, gt=0.0,
                                                  description="Cost of one run in GPU-hours, for designs whose "
                                                              "factors do not include N and D.")

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ...laws.cost import MIN_MFU
 from ... import knowledge
 
 
@@ -79,8 +80,8 @@ class Input(BaseModel):
                     "Ignored when budget_flops is given.")
     hardware: str = Field("H100", json_schema_extra={"enum": knowledge.hardware_names()}, description="Accelerator for the GPU-hour conversion (A100, H100, H200, V100, TPUv4, "
                                              "MI300X).")
-    mfu: float | None = Field(None, gt=0, le=1, allow_inf_nan=False,
-                              description="Model FLOPs utilisation in (0, 1]. Absent: the knowledge default (0.40).")
+    mfu: float | None = Field(None, ge=MIN_MFU, le=1, allow_inf_nan=False,
+                              description="Model FLOPs utilisation, 0.0001 to 1. Absent: the knowledge default (0.40).")
     study_kind: Literal["scaling", "general"] = Field(
         "scaling", description="scaling (default): a scaling-law study, its type given or inferred; general: an "
                                "ablation, hyperparameter or architecture comparison of the factors named in `axes` "

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ...laws.cost import MIN_MFU
 from ...errors import out_of_order
 from ... import knowledge
 from ..factor_identification import MAX_BUDGET_GPU_HOURS, SCALING_TYPES, DefaultUsed, Finding, check_scaling_type
@@ -164,8 +165,8 @@ class Input(BaseModel):
                                                       "absent).")
     hardware: str = Field("H100", json_schema_extra={"enum": knowledge.hardware_names()}, description="Accelerator for GPU-hour figures (A100, H100, H200, V100, TPUv4, "
                                              "MI300X).")
-    mfu: float | None = Field(None, gt=0, le=1, allow_inf_nan=False,
-                              description="Model FLOPs utilisation. Absent: the knowledge default (0.40).")
+    mfu: float | None = Field(None, ge=MIN_MFU, le=1, allow_inf_nan=False,
+                              description="Model FLOPs utilisation, 0.0001 to 1. Absent: the knowledge default (0.40).")
 
     @field_validator("scaling_type")
     @classmethod

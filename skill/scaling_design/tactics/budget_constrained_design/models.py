@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ...laws.cost import MIN_MFU
 from ...errors import out_of_order
 from ... import knowledge
 from ..design_stress import StressCheck
@@ -58,7 +59,7 @@ class Input(BaseModel):
         default="flops", description="Unit of `budget`: training FLOPs, GPU-hours (converted with `hardware` peak and "
                                      "`mfu`), a number of runs, money (usd, at `usd_per_gpu_hour`) or wall-clock hours "
                                      "(on `n_gpus` GPUs in parallel).")
-    usd_per_gpu_hour: float | None = Field(default=None, gt=0, le=1e5, allow_inf_nan=False, description=(
+    usd_per_gpu_hour: float | None = Field(default=None, ge=0.01, le=1e5, allow_inf_nan=False, description=(
         "Price of one GPU-hour of `hardware` in US dollars; needed for budget_unit usd (prices vary by provider and "
         "contract, so there is no default)."))
     n_gpus: int | None = Field(default=None, ge=1, le=1_000_000, description=(
@@ -107,7 +108,8 @@ class Input(BaseModel):
     time_limit_s: float = Field(default=60.0, gt=0, le=600, description="Time bound of the whole Monte Carlo check.")
     hardware: str = Field(default="H100", json_schema_extra={"enum": knowledge.hardware_names()}, description="Accelerator for GPU-hours (A100, H100, H200, V100, TPUv4, "
                                                       "MI300X).")
-    mfu: float | None = Field(default=None, gt=0, le=1, description="Model FLOPs utilisation (default 0.40).")
+    mfu: float | None = Field(default=None, ge=MIN_MFU, le=1, allow_inf_nan=False,
+                               description="Model FLOPs utilisation, 0.0001 to 1 (default 0.40).")
     seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Seed of the Monte Carlo check and the run seeds.")
 
     @field_validator("monte_carlo_sims")
