@@ -271,9 +271,13 @@ def test_the_schemas_declare_a_type_for_every_property_and_the_enums_and_bounds_
     ("factor_identification", {"question": "How does loss scale?", "budget_gpu_hours": 100, "responses": ["loss"]},
      "`responses` is for study_kind 'general'"),
     ("compute_optimal_allocation", {"compute": [1e21], "unique_tokens": 1e-300}, "unique_tokens"),
+    ("fit_scaling_law", {"runs": [{"N": 1e8, "D": 2e9, "loss": 3.1}, {"D": 4e9, "loss": 3.0}]},
+     "runs: column 'N' is empty in row 2"),
+    ("sample_size_estimation", {"alpha": 0.97, "runs_per_group": 30000}, "alpha: statsmodels finds no effect_size"),
+    ("sample_size_estimation", {"alpha": 0.2, "power": 0.1, "effect_size": 0.5}, "`power` must be above `alpha`"),
 ])
-def test_a_pair_out_of_order_is_reported_by_the_field_the_caller_sent(tool, arguments, lead):
-    """Found by the fuzz: with only n_max sent, the error led with n_min (its default)."""
+def test_an_input_error_leads_with_the_field_the_caller_sent(tool, arguments, lead):
+    """Found by the fuzz: with only n_max sent, the error led with n_min (its default); a CSV cell by its column."""
     with pytest.raises(ValueError) as refused:
         get_tool(tool).call(arguments)
     assert lead in str(refused.value)

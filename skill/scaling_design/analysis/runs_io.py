@@ -114,7 +114,7 @@ def from_rows(rows: list[dict], form: LawForm, source: str = "runs", quote: bool
     for k in form.inputs:
         bad = np.flatnonzero(done & np.isnan(cols[k]))
         if bad.size:
-            raise InputError(k, f"{k} is empty in row {bad[0] + 1} although that run has a loss")
+            raise InputError(source, f"{source}: column {k!r} is empty in row {bad[0] + 1} although that run has a loss")
     used = done & ~held
     X = np.column_stack([cols[k][used] for k in form.inputs])
     weights = cols["weight"][used] if "weight" in cols else None

@@ -65,11 +65,21 @@ class _Power:
         else:
             why = ""
         if not math.isfinite(out):
-            raise InputError("effect_size" if solved == "runs_per_group" else solved,
+            raise InputError(self._blamed(solved, power),
                              f"statsmodels finds no {solved} for effect_size={effect}, runs_per_group={per_group}, "
-                             f"power={power}{why}: the combination is too extreme to solve; move effect_size, "
-                             f"runs_per_group or power towards usual values (e.g. effect 0.2-2, power 0.8)")
+                             f"power={power}, alpha={self.inp.alpha:g}{why}: the combination is too extreme to solve; "
+                             "move effect_size, runs_per_group, power or alpha towards usual values (e.g. effect 0.2-2, "
+                             "power 0.8, alpha 0.05)")
         return out
+
+    def _blamed(self, solved: str, power: float | None) -> str:
+        """The field to move: alpha when no effect can lift power above it, else the first of the solve's inputs
+        the caller sent (a value left at its default is not theirs to correct), else the effect size."""
+        sent = self.inp.model_fields_set
+        if "alpha" in sent and power is not None and self.inp.alpha >= power:
+            return "alpha"
+        givens = [f for f in ("effect_size", "runs_per_group", "power", "alpha", "allocation_ratio") if f != solved]
+        return next((f for f in givens if f in sent), "effect_size")
 
     def _solve(self, effect: float | None, per_group: float | None, power: float | None) -> float:
         inp, e = self.inp, self._signed(effect)

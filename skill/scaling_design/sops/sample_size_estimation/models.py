@@ -146,6 +146,8 @@ class Input(BaseModel):
             raise ValueError(out_of_order(self, "scale_min", "scale_max"))
         if (self.min_difference is None) != (self.sd is None):
             raise ValueError("`min_difference` and `sd` go together: give both (effect = min_difference / sd) or neither")
+        if self.power is not None and self.power <= self.alpha:  # a test rejects at rate alpha with no effect at all
+            raise ValueError(f"`power` must be above `alpha`; got power {self.power:g} <= alpha {self.alpha:g}")
         if self.effect_size is not None and self.min_difference is not None:
             raise ValueError("give either `effect_size` or `min_difference` with `sd`, not both")
         return self
