@@ -24,9 +24,10 @@ def out_of_order(model, low: str, high: str, strict: bool = True, scope: str = "
     """The message for two bounds in the wrong order, led by the one the caller sent: an agent that sent only
     `high` reads that `high` is the field to correct (the other is its default)."""
     a, b = getattr(model, low), getattr(model, high)
+    below, above, not_below, not_above = ("<", ">", ">=", "<=") if strict else ("<=", ">=", ">", "<")
     if high in model.model_fields_set and low not in model.model_fields_set:
-        return f"`{high}` must be {'>' if strict else '>='} `{low}`{scope} (default {a:g}); got {b:g} {'<=' if strict else '<'} {a:g}"
-    return f"`{low}` must be {'<' if strict else '<='} `{high}`{scope}; got {a:g} {'>=' if strict else '>'} {b:g}"
+        return f"`{high}` must be {above} `{low}`{scope} (default {a:g}); got {b:g} {not_above} {a:g}"
+    return f"`{low}` must be {below} `{high}`{scope}; got {a:g} {not_below} {b:g}"
 
 
 def format_validation_error(exc: ValidationError) -> str:

@@ -127,14 +127,13 @@ def enforced(deadline: Deadline, stage: str) -> Iterator[Deadline]:
                 raise Interrupted
             yield deadline
         finally:
-            deadline._release(thread, timer)
+            while True:  # an interrupt landing inside the release must not skip it
+                try:
+                    deadline._release(thread, timer)
+                    break
+                except Interrupted:
+                    continue
     except Interrupted:
-        while True:  # one raised inside the finally above may have skipped the release
-            try:
-                deadline._release(thread, timer)
-                break
-            except Interrupted:
-                continue
         raise deadline.refusal(stage) from None
 
 
